@@ -1,0 +1,86 @@
+// The cachemux plugin ABI: the one header a plugin is written against.
+//
+// A plugin is a shared object that exports one function under the alias
+// `cachemux_plugin` (see CACHEMUX_PLUGIN below). The function returns a
+// descriptor that names what the object provides: hash functions, key
+// distributions and protocols. The registry checks `abi_version` before it
+// reads anything else, so a field may only ever be added at the end of
+// `PluginDescriptor`, and any change to a type below bumps kAbiVersion.
+//
+// Plugins never own sockets, timers or the event loop, and nothing a plugin
+// makes may outlive its shared object (the registry keeps every loaded object
+// open for the life of the process).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include <boost/dll/alias.hpp>
+
+#include "cachemux/protocol_abi.hpp"
+
+namespace cachemux::abi {
+
+inline constexpr std::uint32_t kAbiVersion = 1;
+
+// ---------------------------------------------------------------- hash
+
+// A hash function maps a key to 32 bits. It is pure: no state, no allocation.
+using HashFn = std::uint32_t (*)(const char* key, std::size_t len) noexcept;
+
+struct HashFunction {
+    std::string_view name;  // the name a pool's `hash:` selects, e.g. "fnv1a_64"
+    HashFn hash;
+};
+
+// ---------------------------------------------------------------- distribution
+
+// One server of a pool, as a distribution sees it.
+struct ServerSpec {
+    // The string the distribution places on its ring: the node name when the
+    // server line carries one, else "host:port" ("host" alone when the port is
+    // 11211, as libmemcached and nutcracker do).
+    std::string_view name;
+    std::uint32_t weight;
+    bool live;  // ejected servers get no share of the keys
+};
+
+// An immutable key -> server map built from one list of servers. It can be
+// built beside the live one and swapped in; it never changes after build.
+class Continuum {
+public:
+    virtual ~Continuum() = default;
+    // Index into the ServerSpec list the continuum was built from.
+    // Only called when live_servers() > 0.
+    virtual std::uint32_t server_for(std::uint32_t hash) const noexcept = 0;
+    virtual std::uint32_t live_servers() const noexcept = 0;
+};
+
+class Distribution {
+public:
+    virtual ~Distribution() = default;
+    virtual std::string_view name() const noexcept = 0;  // e.g. "ketama"
+    virtual std::unique_ptr<Continuum> build(std::span<const ServerSpec> servers) const = 0;
+};
+
+// ---------------------------------------------------------------- descriptor
+
+struct PluginDescriptor {
+    std::uint32_t abi_version;  // must stay the first member, forever
+    std::string_view description;
+    std::span<const HashFunction> hashes;
+    std::span<const Distribution* const> distributions;
+    std::span<const Protocol* const> protocols;
+};
+
+using PluginEntryFn = const PluginDescriptor* (*)();
+
+inline constexpr const char* kEntrySymbol = "cachemux_plugin";
+
+}  // namespace cachemux::abi
+
+// Exports `fn` (a `const PluginDescriptor* fn()`) under the fixed alias.
+#define CACHEMUX_PLUGIN(fn) BOOST_DLL_ALIAS(fn, cachemux_plugin)

@@ -1,0 +1,2 @@
+// Test harness: see harness.cpp.
+#pragma once
