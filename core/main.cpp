@@ -1,1 +1,71 @@
-int main() { return 0; }
+// cachemux: command line, configuration, plugins, then the event loop.
+#include <signal.h>
+
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <vector>
+
+#include "config.hpp"
+#include "options.hpp"
+#include "plugin_registry.hpp"
+#include "server_pool.hpp"
+#include "worker.hpp"
+
+namespace {
+
+
+void on_stop_signal(evutil_socket_t, short, void* arg) { static_cast<cachemux::Worker*>(arg)->stop(); }
+
+// Builds every pool's routing from the config; throws ConfigError.
+std::vector<std::shared_ptr<const cachemux::ServerPool>> build_pools(const cachemux::Config& config,
+                                                                     cachemux::PluginRegistry& registry) {
+    std::vector<std::shared_ptr<const cachemux::ServerPool>> pools;
+    for (const cachemux::PoolConfig& pool : config.pools) {
+        pools.push_back(cachemux::ServerPool::build(pool, registry, config.file));
+    }
+    return pools;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    cachemux::OptionsResult parsed = cachemux::parse_options(argc, argv);
+    if (parsed.exit_now) {
+        return parsed.exit_code;
+    }
+    const cachemux::Options& options = parsed.options;
+    cachemux::PluginRegistry registry(options.plugin_dir.empty() ? cachemux::default_plugin_dir()
+                                                                 : std::filesystem::path(options.plugin_dir));
+    // Plugins are part of validity: a pool naming a hash no plugin provides is an error.
+    auto check_plugins = [&](const cachemux::Config& config) { build_pools(config, registry); };
+    if (options.test_conf) {
+        return cachemux::test_config_file(options.conf_file, check_plugins);
+    }
+
+    std::vector<std::shared_ptr<const cachemux::ServerPool>> pools;
+    try {
+        cachemux::Config config = cachemux::load_config(options.conf_file);
+        pools = build_pools(config, registry);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "cachemux: %s\n", e.what());
+        return 1;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    try {
+        cachemux::Worker worker(options.mbuf_size, std::move(pools));
+        worker.listen();
+        event* sigint = evsignal_new(worker.base(), SIGINT, on_stop_signal, &worker);
+        event* sigterm = evsignal_new(worker.base(), SIGTERM, on_stop_signal, &worker);
+        event_add(sigint, nullptr);
+        event_add(sigterm, nullptr);
+        worker.run();
+        event_free(sigint);
+        event_free(sigterm);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "cachemux: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,8 +1,162 @@
 // The protocol part of the plugin ABI (see plugin_abi.hpp).
+//
+// A protocol plugin parses requests and responses out of the bytes the core
+// reads, classifies them so the core can route them, writes the fragments of
+// a multi-key request, merges their replies and renders the replies the proxy
+// gives by itself. It never touches a socket, a timer or the event loop, and
+// it never copies a value: keys and values stay in the core's buffers and are
+// referred to by pointer (keys) or by byte offset (response records).
+//
+// Parsing is streaming. The core hands the parser the unparsed bytes of one
+// connection as contiguous chunks, together with a small per-connection state
+// the parser owns. The parser consumes whole tokens only: where a token is cut
+// by the end of the chunk it stops in front of it (`consumed` < chunk size)
+// and the core guarantees the token is contiguous on the next call. Bulk data
+// whose length is known (a memcached value) may be consumed piecewise.
 #pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
 
 namespace cachemux::abi {
 
-class Protocol;
+// Per-connection parser state: plain bytes the core keeps and zeroes at the
+// start of every message. A plugin casts it to its own trivially copyable struct.
+inline constexpr std::size_t kParserStateSize = 64;
+struct alignas(8) ParserState {
+    unsigned char bytes[kParserStateSize];
+};
+
+enum class ParseStatus : std::uint8_t {
+    Again,  // all of `consumed` is part of the message; call again with more bytes
+    Done,   // the message ends after `consumed` bytes
+    Error,  // the stream cannot be resynchronised: the core closes the connection
+};
+
+struct ParseResult {
+    ParseStatus status;
+    std::size_t consumed;
+};
+
+// How the core routes a parsed request.
+enum class Route : std::uint8_t {
+    Forward,    // to the server owning its key; with several keys, one fragment per server
+    Broadcast,  // to every server of the pool, replies merged into one
+    Local,      // answered by the proxy itself (render_local)
+};
+
+// What the parser tells the core about one request.
+struct RequestInfo {
+    std::uint16_t command = 0;  // plugin-defined; opaque to the core
+    Route route = Route::Forward;
+    bool noreply = false;        // the server will not reply and the client expects nothing
+    bool close_after = false;    // close the client once the replies before this one are sent
+    std::uint16_t local_reply = 0;  // plugin-defined reply id for Route::Local
+};
+
+// A key inside the core's buffers (always contiguous).
+struct KeyRef {
+    const char* data;
+    std::uint32_t len;
+    std::string_view view() const { return {data, len}; }
+};
+
+// A value record inside a response: bytes [begin, end) counted from the start
+// of the response, and the key it is for. Used to merge multi-key replies.
+struct Record {
+    std::uint64_t begin;
+    std::uint64_t end;
+    KeyRef key;
+};
+
+// What the parser tells the core about one response.
+struct ResponseInfo {
+    bool is_error = false;  // the server refused or failed the request
+};
+
+// Callbacks the core gives a parser for the message being parsed.
+class RequestSink {
+public:
+    virtual void key(const char* data, std::size_t len) = 0;
+protected:
+    ~RequestSink() = default;
+};
+
+class ResponseSink {
+public:
+    // [begin, end) are offsets from the start of the response being parsed.
+    virtual void record(std::uint64_t begin, std::uint64_t end, KeyRef key) = 0;
+    // Offset from the start of the response of the first byte of this chunk.
+    virtual std::uint64_t offset() const = 0;
+protected:
+    ~ResponseSink() = default;
+};
+
+// Where a plugin writes the bytes of a fragment or a reply.
+class MessageWriter {
+public:
+    // Bytes with static storage duration: referenced, never copied.
+    virtual void literal(std::string_view bytes) = 0;
+    // Bytes that will not outlive the call: copied into a core buffer.
+    virtual void copy(std::string_view bytes) = 0;
+    // The request's key number `index`, by reference.
+    virtual void key(std::uint32_t index) = 0;
+    // Bytes [begin, end) of the response to fragment `fragment`, by reference.
+    virtual void response(std::uint32_t fragment, std::uint64_t begin, std::uint64_t end) = 0;
+protected:
+    ~MessageWriter() = default;
+};
+
+// The replies to the fragments of one request, in the order the plugin
+// asked for them (by server).
+struct FragmentReply {
+    ResponseInfo info;
+    std::uint64_t size;
+    std::span<const Record> records;
+};
+
+struct MergeInput {
+    const RequestInfo& request;
+    std::span<const KeyRef> keys;
+    std::span<const std::uint32_t> fragment_of_key;  // which fragment each key went to
+    std::span<const FragmentReply> fragments;
+};
+
+// Facts about the proxy a local reply may need.
+struct LocalContext {
+    std::string_view version;  // the proxy's version, e.g. "0.1.0"
+    std::int64_t started_at;   // when the proxy started, in seconds since the epoch
+};
+
+// Why the core could not get a reply from a server.
+enum class ForwardError : std::uint8_t {
+    ConnectionFailed,  // connect refused, reset, closed mid-reply: detail names the errno text
+    Timeout,
+    NoServer,  // no live server for the key
+};
+
+class Protocol {
+public:
+    virtual ~Protocol() = default;
+    virtual std::string_view name() const noexcept = 0;  // "memcache", "redis"
+
+    virtual ParseResult parse_request(ParserState& state, const char* data, std::size_t size,
+                                      RequestInfo& info, RequestSink& sink) const = 0;
+    virtual ParseResult parse_response(ParserState& state, const char* data, std::size_t size,
+                                       ResponseInfo& info, ResponseSink& sink) const = 0;
+
+    // A request with several keys is sent as one fragment per server; the
+    // fragment carries the keys listed, in their request order.
+    virtual void write_fragment(const RequestInfo& request, std::span<const std::uint32_t> key_indices,
+                                MessageWriter& out) const = 0;
+    // One reply from the replies to the fragments (Forward) or to every server (Broadcast).
+    virtual void merge_replies(const MergeInput& input, MessageWriter& out) const = 0;
+    virtual void render_local(const RequestInfo& request, const LocalContext& context,
+                              MessageWriter& out) const = 0;
+    virtual void render_error(const RequestInfo& request, ForwardError error, std::string_view detail,
+                              MessageWriter& out) const = 0;
+};
 
 }  // namespace cachemux::abi

@@ -1,0 +1,366 @@
+#include "client_connection.hpp"
+
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+#include "message_writer.hpp"
+#include "worker.hpp"
+
+namespace cachemux {
+
+namespace {
+
+// Collects the keys the parser reports for the request being parsed.
+class KeyCollector final : public abi::RequestSink {
+public:
+    KeyCollector(Request& request, Mbuf* buf) : request_(request), buf_(buf) {}
+    void key(const char* data, std::size_t len) override {
+        request_.keys.push_back({data, static_cast<std::uint32_t>(len)});
+        request_.key_bufs.push_back(buf_);
+    }
+
+private:
+    Request& request_;
+    Mbuf* buf_;
+};
+
+constexpr int kMaxIov = 128;
+
+}  // namespace
+
+ClientConnection::ClientConnection(Upstream& upstream, int fd) : upstream_(upstream), fd_(fd) {
+    event_base* base = upstream_.worker().base();
+    read_event_ = event_new(base, fd_, EV_READ | EV_PERSIST, &ClientConnection::on_read, this);
+    write_event_ = event_new(base, fd_, EV_WRITE | EV_PERSIST, &ClientConnection::on_write, this);
+    event_add(read_event_, nullptr);
+}
+
+ClientConnection::~ClientConnection() {
+    event_free(read_event_);
+    event_free(write_event_);
+}
+
+void ClientConnection::on_read(evutil_socket_t, short, void* arg) {
+    static_cast<ClientConnection*>(arg)->read_requests();
+}
+
+void ClientConnection::on_write(evutil_socket_t, short, void* arg) {
+    static_cast<ClientConnection*>(arg)->write_replies();
+}
+
+void ClientConnection::on_destroy(evutil_socket_t, short, void* arg) { delete static_cast<ClientConnection*>(arg); }
+
+void ClientConnection::close() {
+    if (closed_) {
+        return;
+    }
+    closed_ = true;
+    event_del(read_event_);
+    event_del(write_event_);
+    ::close(fd_);
+    RequestPool& requests = upstream_.worker().requests();
+    // Requests still on a server's wire finish there and are released then.
+    for (Request* r = head_; r != nullptr;) {
+        Request* next = r->next_in_client;
+        r->client = nullptr;
+        for (Request* f : r->fragments) {
+            f->client = nullptr;
+        }
+        r->in_client_queue = false;
+        r->next_in_client = nullptr;
+        requests.release_if_unowned(r);
+        r = next;
+    }
+    head_ = tail_ = nullptr;
+    if (parsing_ != nullptr) {
+        requests.release_if_unowned(parsing_);
+        parsing_ = nullptr;
+    }
+    if (in_ != nullptr) {
+        mbuf_release(in_);
+        in_ = nullptr;
+    }
+    upstream_.forget_client(this);
+    // Deleted from the loop, never from under a callback still on the stack.
+    event_base_once(upstream_.worker().base(), -1, EV_TIMEOUT, &ClientConnection::on_destroy, this, nullptr);
+}
+
+// Gives `in_` room to read into. Bytes not yet consumed by the parser (a
+// token cut by the end of the buffer) move to the new buffer so that every
+// token the parser sees is contiguous. Returns false if a token is too long
+// to ever fit.
+bool ClientConnection::make_room() {
+    if (in_ != nullptr && in_->free_space() > 0) {
+        return true;
+    }
+    Mbuf* fresh = upstream_.worker().mbufs().get();
+    if (in_ != nullptr) {
+        std::size_t pending = static_cast<std::size_t>(in_->last - parse_pos_);
+        if (pending == in_->capacity()) {
+            mbuf_release(fresh);
+            return false;
+        }
+        std::memcpy(fresh->start, parse_pos_, pending);
+        fresh->last += pending;
+        mbuf_release(in_);
+    }
+    in_ = fresh;
+    parse_pos_ = in_->start;
+    return true;
+}
+
+void ClientConnection::read_requests() {
+    // Read until the socket is drained, parsing as we go, so that one
+    // readiness event serves a whole pipeline.
+    for (int rounds = 0; rounds < 16 && !closed_; ++rounds) {
+        if (!make_room()) {
+            close();  // a single token longer than an mbuf: no way to resynchronise
+            return;
+        }
+        ssize_t n = ::read(fd_, in_->last, in_->free_space());
+        if (n > 0) {
+            in_->last += n;
+            parse_requests();
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        close();  // EOF or error
+        return;
+    }
+}
+
+void ClientConnection::parse_requests() {
+    const abi::Protocol& protocol = upstream_.pool().protocol();
+    RequestPool& requests = upstream_.worker().requests();
+    while (!closed_ && parse_pos_ < in_->last) {
+        if (parsing_ == nullptr) {
+            parsing_ = requests.get();
+            parsing_->client = this;
+            std::memset(&parser_state_, 0, sizeof(parser_state_));
+        }
+        KeyCollector keys(*parsing_, in_);
+        std::size_t available = static_cast<std::size_t>(in_->last - parse_pos_);
+        abi::ParseResult result = protocol.parse_request(parser_state_, parse_pos_, available, parsing_->info, keys);
+        parsing_->bytes.append(in_, parse_pos_, result.consumed);
+        parse_pos_ += result.consumed;
+        if (result.status == abi::ParseStatus::Done) {
+            Request* request = parsing_;
+            parsing_ = nullptr;
+            dispatch(request);
+        } else if (result.status == abi::ParseStatus::Error) {
+            close();
+            return;
+        } else {
+            return;  // Again: wait for more bytes
+        }
+    }
+}
+
+void ClientConnection::dispatch(Request* request) {
+    const abi::RequestInfo& info = request->info;
+    if (!info.noreply) {
+        queue_reply(request);
+    }
+    switch (info.route) {
+    case abi::Route::Local: {
+        MessageBytesWriter writer(request->reply, upstream_.worker().scratch(), request);
+        upstream_.pool().protocol().render_local(info, abi::LocalContext{CACHEMUX_VERSION, upstream_.worker().started_at()}, writer);
+        request->done = true;
+        break;
+    }
+    case abi::Route::Forward:
+        forward(request);
+        break;
+    case abi::Route::Broadcast:
+        broadcast(request);
+        break;
+    }
+    if (info.noreply) {
+        // Nothing owed to the client: the servers' queues own what is left.
+        upstream_.worker().requests().release_if_unowned(request);
+    } else if (request->done) {
+        write_replies();
+    }
+}
+
+void ClientConnection::queue_reply(Request* request) {
+    request->in_client_queue = true;
+    if (tail_ == nullptr) {
+        head_ = tail_ = request;
+    } else {
+        tail_->next_in_client = request;
+        tail_ = request;
+    }
+}
+
+void ClientConnection::forward(Request* request) {
+    const ServerPool& pool = upstream_.pool();
+    const auto& keys = request->keys;
+    std::uint32_t first = pool.server_for_key(keys[0].data, keys[0].len);
+    if (keys.size() == 1) {
+        upstream_.send(first, request);
+        return;
+    }
+    // Several keys: split only if they live on different servers.
+    request->fragment_of_key.resize(keys.size());
+    bool one_server = true;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        std::uint32_t server = i == 0 ? first : pool.server_for_key(keys[i].data, keys[i].len);
+        request->fragment_of_key[i] = server;  // a server index for now; see fragment()
+        one_server = one_server && server == first;
+    }
+    if (one_server) {
+        request->fragment_of_key.clear();
+        upstream_.send(first, request);
+        return;
+    }
+    fragment(request);
+}
+
+// One fragment per server, carrying that server's keys in request order.
+void ClientConnection::fragment(Request* request) {
+    Worker& worker = upstream_.worker();
+    std::vector<std::uint32_t>& of_key = request->fragment_of_key;
+    std::size_t nservers = upstream_.pool().servers().size();
+    // Map server index -> fragment index, in the order servers first appear.
+    std::uint32_t fragment_of_server[256];
+    std::vector<std::uint32_t> large_map;
+    std::uint32_t* map = fragment_of_server;
+    if (nservers > 256) {
+        large_map.resize(nservers);
+        map = large_map.data();
+    }
+    std::fill(map, map + nservers, UINT32_MAX);
+    std::vector<std::uint32_t> fragment_server;
+    for (std::uint32_t& slot : of_key) {
+        std::uint32_t server = slot;
+        if (map[server] == UINT32_MAX) {
+            map[server] = static_cast<std::uint32_t>(fragment_server.size());
+            fragment_server.push_back(server);
+        }
+        slot = map[server];
+    }
+    std::vector<std::uint32_t> key_indices;
+    key_indices.reserve(of_key.size());
+    for (std::uint32_t f = 0; f < fragment_server.size(); ++f) {
+        key_indices.clear();
+        for (std::uint32_t i = 0; i < of_key.size(); ++i) {
+            if (of_key[i] == f) {
+                key_indices.push_back(i);
+            }
+        }
+        Request* frag = worker.requests().get();
+        frag->parent = request;
+        frag->client = this;
+        frag->info = request->info;
+        MessageBytesWriter writer(frag->bytes, worker.scratch(), request);
+        upstream_.pool().protocol().write_fragment(request->info, key_indices, writer);
+        request->fragments.push_back(frag);
+    }
+    request->fragments_pending = static_cast<std::uint32_t>(request->fragments.size());
+    for (std::uint32_t f = 0; f < fragment_server.size(); ++f) {
+        upstream_.send(fragment_server[f], request->fragments[f]);
+    }
+}
+
+void ClientConnection::broadcast(Request* request) {
+    Worker& worker = upstream_.worker();
+    std::size_t nservers = upstream_.pool().servers().size();
+    for (std::size_t s = 0; s < nservers; ++s) {
+        Request* frag = worker.requests().get();
+        frag->parent = request;
+        frag->client = this;
+        frag->info = request->info;
+        frag->bytes.append_all(request->bytes);
+        request->fragments.push_back(frag);
+    }
+    request->fragments_pending = static_cast<std::uint32_t>(nservers);
+    for (std::size_t s = 0; s < nservers; ++s) {
+        upstream_.send(static_cast<std::uint32_t>(s), request->fragments[s]);
+    }
+}
+
+void ClientConnection::reply_ready() {
+    if (!closed_ && head_ != nullptr && head_->done) {
+        write_replies();
+    }
+}
+
+void ClientConnection::write_replies() {
+    if (closed_ || writing_) {
+        return;
+    }
+    writing_ = true;
+    RequestPool& requests = upstream_.worker().requests();
+    while (head_ != nullptr && head_->done && !closed_) {
+        if (head_->info.close_after && head_written_ == head_->reply.size()) {
+            // Everything before it is written: quit.
+            writing_ = false;
+            close();
+            return;
+        }
+        iovec iov[kMaxIov];
+        int niov = 0;
+        std::size_t skip = head_written_;
+        for (Request* r = head_; r != nullptr && r->done && niov < kMaxIov; r = r->next_in_client) {
+            for (const Segment& s : r->reply.segments()) {
+                if (skip >= s.len) {
+                    skip -= s.len;
+                    continue;
+                }
+                iov[niov++] = {const_cast<char*>(s.data + skip), s.len - skip};
+                skip = 0;
+                if (niov == kMaxIov) {
+                    break;
+                }
+            }
+            if (r->info.close_after) {
+                break;
+            }
+        }
+        ssize_t n = niov == 0 ? 0 : ::writev(fd_, iov, niov);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                event_add(write_event_, nullptr);
+                writing_ = false;
+                return;
+            }
+            if (errno == EINTR) {
+                continue;
+            }
+            writing_ = false;
+            close();
+            return;
+        }
+        // Retire every reply written in full.
+        std::size_t written = static_cast<std::size_t>(n) + head_written_;
+        while (head_ != nullptr && head_->done && !head_->info.close_after && written >= head_->reply.size()) {
+            written -= head_->reply.size();
+            Request* r = head_;
+            head_ = r->next_in_client;
+            if (head_ == nullptr) {
+                tail_ = nullptr;
+            }
+            r->in_client_queue = false;
+            r->next_in_client = nullptr;
+            requests.release_if_unowned(r);
+        }
+        head_written_ = written;
+    }
+    if (!closed_ && (head_ == nullptr || !head_->done)) {
+        event_del(write_event_);
+    }
+    writing_ = false;
+}
+
+}  // namespace cachemux

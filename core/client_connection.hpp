@@ -1,0 +1,59 @@
+// A client of one pool: reads and parses its requests, routes them, and
+// writes the replies back in the order the requests came.
+#pragma once
+
+#include <event2/event.h>
+
+#include "cachemux/protocol_abi.hpp"
+#include "request.hpp"
+
+namespace cachemux {
+
+class Upstream;
+
+class ClientConnection {
+public:
+    ClientConnection(Upstream& upstream, int fd);
+    ClientConnection(const ClientConnection&) = delete;
+    ClientConnection& operator=(const ClientConnection&) = delete;
+
+    // A request of this client has its reply (or a fragment finished).
+    void reply_ready();
+    // Closes the socket and lets go of every request; deletes itself later.
+    void close();
+
+private:
+    ~ClientConnection();
+    static void on_read(evutil_socket_t fd, short events, void* arg);
+    static void on_write(evutil_socket_t fd, short events, void* arg);
+    static void on_destroy(evutil_socket_t fd, short events, void* arg);
+
+    void read_requests();
+    bool make_room();
+    void parse_requests();
+    void dispatch(Request* request);
+    void forward(Request* request);
+    void fragment(Request* request);
+    void broadcast(Request* request);
+    void queue_reply(Request* request);
+    void write_replies();
+
+    Upstream& upstream_;
+    int fd_;
+    event* read_event_ = nullptr;
+    event* write_event_ = nullptr;
+    bool closed_ = false;
+    bool writing_ = false;
+
+    Mbuf* in_ = nullptr;              // the buffer being read into
+    const char* parse_pos_ = nullptr;  // first unparsed byte in `in_`
+    Request* parsing_ = nullptr;      // the request being parsed
+    abi::ParserState parser_state_{};
+
+    // Replies owed, in request order; written from the head.
+    Request* head_ = nullptr;
+    Request* tail_ = nullptr;
+    std::size_t head_written_ = 0;  // bytes of head's reply already written
+};
+
+}  // namespace cachemux

@@ -1,0 +1,60 @@
+// One client request on its way through the proxy, and the free list that
+// recycles them so the steady state allocates nothing per request.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "cachemux/protocol_abi.hpp"
+#include "message_bytes.hpp"
+
+namespace cachemux {
+
+class ClientConnection;
+
+struct Request {
+    // --- set by the client connection
+    ClientConnection* client = nullptr;  // nullptr once the client is gone
+    Request* parent = nullptr;           // a fragment's whole request
+    abi::RequestInfo info;
+    MessageBytes bytes;               // what a server is sent
+    std::vector<abi::KeyRef> keys;    // into `bytes`' mbufs (whole requests only)
+    std::vector<Mbuf*> key_bufs;      // the mbuf each key lies in (referenced by `bytes`)
+
+    // --- the reply
+    MessageBytes reply;  // to the client, or a fragment's response
+    abi::ResponseInfo reply_info;
+    std::vector<abi::Record> records;  // a fragment response's value records
+    bool done = false;                 // `reply` is complete
+
+    // --- fragments of a multi-key or broadcast request
+    std::vector<Request*> fragments;
+    std::vector<std::uint32_t> fragment_of_key;
+    std::uint32_t fragments_pending = 0;
+
+    // --- ownership: released when neither a client nor a server queue holds it
+    bool in_client_queue = false;
+    bool in_server_queue = false;
+    Request* next_in_client = nullptr;  // the client's reply order
+
+    void reset();
+};
+
+class RequestPool {
+public:
+    RequestPool() = default;
+    ~RequestPool();
+    RequestPool(const RequestPool&) = delete;
+    RequestPool& operator=(const RequestPool&) = delete;
+
+    Request* get();
+    // Returns `r` (and its fragments) once nothing holds it any more.
+    void release_if_unowned(Request* r);
+    std::size_t allocated() const { return all_.size(); }
+
+private:
+    std::vector<Request*> free_;
+    std::vector<Request*> all_;
+};
+
+}  // namespace cachemux

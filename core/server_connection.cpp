@@ -1,0 +1,331 @@
+#include "server_connection.hpp"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "client_connection.hpp"
+#include "message_writer.hpp"
+#include "worker.hpp"
+
+namespace cachemux {
+
+namespace {
+
+constexpr int kMaxIov = 128;
+
+// Records the value records of the response being parsed into its request.
+class RecordCollector final : public abi::ResponseSink {
+public:
+    explicit RecordCollector(Request& request) : request_(request) {}
+    void record(std::uint64_t begin, std::uint64_t end, abi::KeyRef key) override {
+        request_.records.push_back({begin, end, key});
+    }
+    std::uint64_t offset() const override { return request_.reply.size(); }
+
+private:
+    Request& request_;
+};
+
+}  // namespace
+
+ServerConnection::ServerConnection(Upstream& upstream, const Server& server) : upstream_(upstream), server_(server) {}
+
+ServerConnection::~ServerConnection() {
+    // The worker is shutting down: nobody waits for these replies any more.
+    RequestPool& requests = upstream_.worker().requests();
+    for (auto* queue : {&to_send_, &in_flight_}) {
+        for (Request* r : *queue) {
+            r->in_server_queue = false;
+            if (r->parent == nullptr) {
+                requests.release_if_unowned(r);
+            }
+        }
+        queue->clear();
+    }
+    if (read_event_ != nullptr) {
+        event_free(read_event_);
+        event_free(write_event_);
+    }
+    if (fd_ >= 0) {
+        ::close(fd_);
+    }
+    if (in_ != nullptr) {
+        mbuf_release(in_);
+    }
+}
+
+void ServerConnection::on_read(evutil_socket_t, short, void* arg) {
+    static_cast<ServerConnection*>(arg)->read_responses();
+}
+
+void ServerConnection::on_write(evutil_socket_t, short, void* arg) {
+    auto* self = static_cast<ServerConnection*>(arg);
+    if (self->connecting_) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        getsockopt(self->fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0) {
+            self->fail(err);
+            return;
+        }
+        self->connecting_ = false;
+    }
+    self->write_requests();
+}
+
+void ServerConnection::connect() {
+    if (!resolved_) {
+        try {
+            address_ = resolve(server_.endpoint);
+            resolved_ = true;
+        } catch (const std::exception&) {
+            errno = EHOSTUNREACH;
+        }
+    }
+    fd_ = resolved_ ? connect_nonblocking(address_) : -1;
+    if (fd_ < 0) {
+        // Fail from the loop, never from inside send(): the caller may still
+        // be walking the request being failed.
+        connect_errno_ = errno;
+        event_base_once(upstream_.worker().base(), -1, EV_TIMEOUT, &ServerConnection::on_connect_failed, this,
+                        nullptr);
+        return;
+    }
+    connect_pending_ = false;
+    connecting_ = true;
+    event_base* base = upstream_.worker().base();
+    if (read_event_ == nullptr) {
+        read_event_ = event_new(base, fd_, EV_READ | EV_PERSIST, &ServerConnection::on_read, this);
+        write_event_ = event_new(base, fd_, EV_WRITE | EV_PERSIST, &ServerConnection::on_write, this);
+    } else {
+        event_assign(read_event_, base, fd_, EV_READ | EV_PERSIST, &ServerConnection::on_read, this);
+        event_assign(write_event_, base, fd_, EV_WRITE | EV_PERSIST, &ServerConnection::on_write, this);
+    }
+    event_add(read_event_, nullptr);
+    event_add(write_event_, nullptr);
+}
+
+void ServerConnection::on_connect_failed(evutil_socket_t, short, void* arg) {
+    auto* self = static_cast<ServerConnection*>(arg);
+    self->connect_pending_ = false;
+    self->fail(self->connect_errno_);
+}
+
+// Requests are written when the socket is writable, so that everything the
+// clients sent in one loop turn leaves in one writev.
+void ServerConnection::send(Request* request) {
+    request->in_server_queue = true;
+    to_send_.push_back(request);
+    if (fd_ < 0) {
+        if (!connect_pending_) {
+            connect_pending_ = true;
+            connect();
+        }
+    } else if (to_send_.size() == 1) {
+        event_add(write_event_, nullptr);
+    }
+}
+
+void ServerConnection::write_requests() {
+    RequestPool& requests = upstream_.worker().requests();
+    while (!to_send_.empty()) {
+        iovec iov[kMaxIov];
+        int niov = 0;
+        std::size_t skip = head_written_;
+        for (Request* r : to_send_) {
+            for (const Segment& s : r->bytes.segments()) {
+                if (skip >= s.len) {
+                    skip -= s.len;
+                    continue;
+                }
+                iov[niov++] = {const_cast<char*>(s.data + skip), s.len - skip};
+                skip = 0;
+                if (niov == kMaxIov) {
+                    break;
+                }
+            }
+            if (niov == kMaxIov) {
+                break;
+            }
+        }
+        ssize_t n = ::writev(fd_, iov, niov);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                event_add(write_event_, nullptr);
+                return;
+            }
+            if (errno == EINTR) {
+                continue;
+            }
+            fail(errno);
+            return;
+        }
+        std::size_t written = static_cast<std::size_t>(n) + head_written_;
+        while (!to_send_.empty() && written >= to_send_.front()->bytes.size()) {
+            Request* r = to_send_.front();
+            written -= r->bytes.size();
+            to_send_.pop_front();
+            if (r->info.noreply) {
+                // The server will not answer: the request is finished.
+                r->in_server_queue = false;
+                requests.release_if_unowned(r);
+            } else {
+                in_flight_.push_back(r);
+            }
+        }
+        head_written_ = written;
+    }
+    event_del(write_event_);
+}
+
+bool ServerConnection::make_room() {
+    if (in_ != nullptr && in_->free_space() > 0) {
+        return true;
+    }
+    Mbuf* fresh = upstream_.worker().mbufs().get();
+    if (in_ != nullptr) {
+        std::size_t pending = static_cast<std::size_t>(in_->last - parse_pos_);
+        if (pending == in_->capacity()) {
+            mbuf_release(fresh);
+            return false;
+        }
+        std::memcpy(fresh->start, parse_pos_, pending);
+        fresh->last += pending;
+        mbuf_release(in_);
+    }
+    in_ = fresh;
+    parse_pos_ = in_->start;
+    return true;
+}
+
+void ServerConnection::read_responses() {
+    for (int rounds = 0; rounds < 16 && fd_ >= 0; ++rounds) {
+        if (!make_room()) {
+            fail(EPROTO);
+            return;
+        }
+        ssize_t n = ::read(fd_, in_->last, in_->free_space());
+        if (n > 0) {
+            in_->last += n;
+            parse_responses();
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        fail(n == 0 ? ECONNRESET : errno);
+        return;
+    }
+}
+
+void ServerConnection::parse_responses() {
+    const abi::Protocol& protocol = upstream_.pool().protocol();
+    while (fd_ >= 0 && parse_pos_ < in_->last) {
+        if (in_flight_.empty()) {
+            fail(EPROTO);  // a response nobody asked for
+            return;
+        }
+        Request* request = in_flight_.front();
+        if (!parsing_) {
+            std::memset(&parser_state_, 0, sizeof(parser_state_));
+            parsing_ = true;
+        }
+        RecordCollector records(*request);
+        std::size_t available = static_cast<std::size_t>(in_->last - parse_pos_);
+        abi::ParseResult result =
+            protocol.parse_response(parser_state_, parse_pos_, available, request->reply_info, records);
+        request->reply.append(in_, parse_pos_, result.consumed);
+        parse_pos_ += result.consumed;
+        if (result.status == abi::ParseStatus::Done) {
+            parsing_ = false;
+            in_flight_.pop_front();
+            complete(request);
+        } else if (result.status == abi::ParseStatus::Error) {
+            fail(EPROTO);
+            return;
+        } else {
+            return;
+        }
+    }
+}
+
+// A request has its response (or its error reply): hand it on.
+void ServerConnection::complete(Request* request) {
+    request->in_server_queue = false;
+    request->done = true;
+    RequestPool& requests = upstream_.worker().requests();
+    Request* parent = request->parent;
+    if (parent == nullptr) {
+        if (request->client == nullptr) {
+            requests.release_if_unowned(request);  // its client is gone
+        } else {
+            request->client->reply_ready();
+        }
+        return;
+    }
+    if (--parent->fragments_pending > 0) {
+        return;
+    }
+    // Every fragment answered: merge them into the whole request's reply.
+    std::vector<abi::FragmentReply> replies;
+    replies.reserve(parent->fragments.size());
+    for (Request* f : parent->fragments) {
+        replies.push_back({f->reply_info, f->reply.size(), f->records});
+    }
+    abi::MergeInput input{parent->info, parent->keys, parent->fragment_of_key, replies};
+    MessageBytesWriter writer(parent->reply, upstream_.worker().scratch(), parent);
+    upstream_.pool().protocol().merge_replies(input, writer);
+    parent->done = true;
+    if (parent->client == nullptr) {
+        requests.release_if_unowned(parent);
+    } else {
+        parent->client->reply_ready();
+    }
+}
+
+void ServerConnection::fail(int err) {
+    if (fd_ >= 0) {
+        event_del(read_event_);
+        event_del(write_event_);
+        ::close(fd_);
+        fd_ = -1;
+    }
+    connecting_ = false;
+    parsing_ = false;
+    head_written_ = 0;
+    if (in_ != nullptr) {
+        mbuf_release(in_);
+        in_ = nullptr;
+    }
+    // Every request still owed a response gets an error reply, in order.
+    const abi::Protocol& protocol = upstream_.pool().protocol();
+    std::deque<Request*> failed;
+    failed.swap(in_flight_);
+    for (Request* r : to_send_) {
+        failed.push_back(r);
+    }
+    to_send_.clear();
+    const char* detail = std::strerror(err);
+    for (Request* r : failed) {
+        r->reply.clear();
+        r->records.clear();
+        r->reply_info.is_error = true;
+        if (r->info.noreply) {
+            r->in_server_queue = false;
+            upstream_.worker().requests().release_if_unowned(r);
+            continue;
+        }
+        MessageBytesWriter writer(r->reply, upstream_.worker().scratch(), r);
+        protocol.render_error(r->info, abi::ForwardError::ConnectionFailed, detail, writer);
+        complete(r);
+    }
+}
+
+}  // namespace cachemux

@@ -1,0 +1,63 @@
+// One persistent connection to a server, onto which many clients' requests
+// are pipelined. Responses come back in the order requests were written, so
+// each response is matched with the oldest request in flight.
+#pragma once
+
+#include <event2/event.h>
+
+#include <deque>
+
+#include "cachemux/protocol_abi.hpp"
+#include "request.hpp"
+#include "socket.hpp"
+
+namespace cachemux {
+
+class Upstream;
+struct Server;
+
+class ServerConnection {
+public:
+    ServerConnection(Upstream& upstream, const Server& server);
+    ~ServerConnection();
+    ServerConnection(const ServerConnection&) = delete;
+    ServerConnection& operator=(const ServerConnection&) = delete;
+
+    void send(Request* request);
+
+private:
+    static void on_read(evutil_socket_t fd, short events, void* arg);
+    static void on_write(evutil_socket_t fd, short events, void* arg);
+    static void on_connect_failed(evutil_socket_t fd, short events, void* arg);
+
+    void connect();
+    void write_requests();
+    void read_responses();
+    void parse_responses();
+    bool make_room();
+    // Closes the socket and answers every queued request with an error.
+    void fail(int err);
+    void complete(Request* request);
+
+    Upstream& upstream_;
+    const Server& server_;
+    SocketAddress address_;
+    bool resolved_ = false;
+    int fd_ = -1;
+    bool connecting_ = false;
+    bool connect_pending_ = false;  // a connect (or its deferred failure) is under way
+    int connect_errno_ = 0;
+    event* read_event_ = nullptr;
+    event* write_event_ = nullptr;
+
+    std::deque<Request*> to_send_;    // not yet (fully) written
+    std::size_t head_written_ = 0;    // bytes of to_send_.front() written
+    std::deque<Request*> in_flight_;  // written, awaiting their responses
+
+    Mbuf* in_ = nullptr;
+    const char* parse_pos_ = nullptr;
+    abi::ParserState parser_state_{};
+    bool parsing_ = false;  // a response has begun
+};
+
+}  // namespace cachemux

@@ -1,0 +1,77 @@
+#include "server_pool.hpp"
+
+#include <cstring>
+
+namespace cachemux {
+
+namespace {
+
+[[noreturn]] void missing_plugin(const std::string& file, const PoolConfig& pool, const std::string& key,
+                                 const std::string& value, const PluginRegistry& registry) {
+    throw ConfigError(file + ":" + std::to_string(pool.line_of(key)) + ": pool '" + pool.name + "': key '" + key +
+                      "': no plugin provides '" + value + "' (looked for " +
+                      (registry.dir() / (value + ".so")).string() + ")");
+}
+
+}  // namespace
+
+std::shared_ptr<const ServerPool> ServerPool::build(const PoolConfig& pool, PluginRegistry& registry,
+                                                    const std::string& config_file) {
+    std::shared_ptr<ServerPool> p(new ServerPool());
+    p->config_ = pool;
+
+    auto resolve = [&](const std::string& key, const std::string& value, auto lookup) {
+        try {
+            auto found = lookup(value);
+            if (!found) {
+                missing_plugin(config_file, pool, key, value, registry);
+            }
+            return found;
+        } catch (const PluginError& e) {
+            throw ConfigError(config_file + ":" + std::to_string(pool.line_of(key)) + ": pool '" + pool.name +
+                              "': key '" + key + "': " + e.what());
+        }
+    };
+    p->hash_ = resolve("hash", pool.hash, [&](const std::string& n) { return registry.hash(n); });
+    p->distribution_ =
+        resolve("distribution", pool.distribution, [&](const std::string& n) { return registry.distribution(n); });
+    p->protocol_ = resolve("redis", pool.redis ? std::string("redis") : std::string("memcache"),
+                           [&](const std::string& n) { return registry.protocol(n); });
+
+    std::vector<abi::ServerSpec> specs;
+    p->servers_.reserve(pool.servers.size());
+    for (const ServerConfig& s : pool.servers) {
+        p->servers_.push_back({s.name, s.pname, s.endpoint, s.weight});
+    }
+    for (const Server& s : p->servers_) {
+        specs.push_back({s.name, s.weight, true});
+    }
+    p->continuum_ = p->distribution_->build(specs);
+    return p;
+}
+
+std::uint32_t ServerPool::server_for_key(const char* key, std::size_t len) const noexcept {
+    // nutcracker's rules, in its order: one server needs no hash; the hash
+    // tag narrows the key when both tag characters enclose at least one byte;
+    // an empty key hashes to 0.
+    if (servers_.size() == 1) {
+        return 0;
+    }
+    const std::string& tag = config_.hash_tag;
+    if (!tag.empty()) {
+        const char* end = key + len;
+        const char* tag_start = static_cast<const char*>(std::memchr(key, tag[0], len));
+        if (tag_start != nullptr) {
+            const char* tag_end =
+                static_cast<const char*>(std::memchr(tag_start + 1, tag[1], static_cast<std::size_t>(end - tag_start - 1)));
+            if (tag_end != nullptr && tag_end - tag_start > 1) {
+                key = tag_start + 1;
+                len = static_cast<std::size_t>(tag_end - key);
+            }
+        }
+    }
+    std::uint32_t hash = len == 0 ? 0 : hash_(key, len);
+    return continuum_->server_for(hash);
+}
+
+}  // namespace cachemux

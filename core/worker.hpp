@@ -1,0 +1,83 @@
+// One event loop and everything its connections touch: buffers, requests,
+// and per pool a listener plus the server connections. Today there is one
+// worker; later one per core, each with its own Upstreams over shared,
+// immutable ServerPools.
+#pragma once
+
+#include <event2/event.h>
+
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "mbuf.hpp"
+#include "message_writer.hpp"
+#include "request.hpp"
+#include "server_pool.hpp"
+
+namespace cachemux {
+
+class ClientConnection;
+class ServerConnection;
+class Worker;
+
+// A pool inside one worker.
+class Upstream {
+public:
+    Upstream(Worker& worker, std::shared_ptr<const ServerPool> pool);
+    ~Upstream();
+
+    void start_listening();
+    // Queues `request` on a connection to server `index`.
+    void send(std::uint32_t index, Request* request);
+
+    const ServerPool& pool() const { return *pool_; }
+    Worker& worker() { return worker_; }
+    void forget_client(ClientConnection* client) { clients_.erase(client); }
+
+private:
+    static void on_accept(evutil_socket_t fd, short events, void* arg);
+
+    Worker& worker_;
+    std::shared_ptr<const ServerPool> pool_;
+    int listen_fd_ = -1;
+    event* accept_event_ = nullptr;
+    // Per server: its connections, used in turn.
+    struct ServerConnections {
+        std::vector<std::unique_ptr<ServerConnection>> connections;
+        std::size_t next = 0;
+    };
+    std::vector<ServerConnections> servers_;
+    std::unordered_set<ClientConnection*> clients_;
+};
+
+class Worker {
+public:
+    Worker(std::size_t mbuf_size, std::vector<std::shared_ptr<const ServerPool>> pools);
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    // Binds every pool's listener; throws std::runtime_error naming the address.
+    void listen();
+    // Runs until stop() (or a signal handler calling it).
+    void run();
+    void stop();
+
+    event_base* base() { return base_; }
+    MbufPool& mbufs() { return mbufs_; }
+    RequestPool& requests() { return requests_; }
+    ScratchSpace& scratch() { return scratch_; }
+    std::int64_t started_at() const { return started_at_; }
+
+private:
+    event_base* base_;
+    std::int64_t started_at_;
+    MbufPool mbufs_;
+    RequestPool requests_;
+    ScratchSpace scratch_;
+    std::vector<std::unique_ptr<Upstream>> upstreams_;
+};
+
+}  // namespace cachemux
