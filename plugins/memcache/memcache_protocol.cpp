@@ -1,0 +1,145 @@
+// The memcache protocol plugin: routing facts, fragments, merged replies and
+// the replies the proxy gives by itself.
+#include <unistd.h>
+
+#include <ctime>
+#include <string>
+
+#include "cachemux/plugin_abi.hpp"
+#include "memcache.hpp"
+
+namespace cachemux::memcache {
+
+namespace {
+
+class MemcacheProtocol final : public abi::Protocol {
+public:
+    std::string_view name() const noexcept override { return "memcache"; }
+
+    abi::ParseResult parse_request(abi::ParserState& state, const char* data, std::size_t size,
+                                   abi::RequestInfo& info, abi::RequestSink& sink) const override {
+        return memcache::parse_request(state, data, size, info, sink);
+    }
+
+    abi::ParseResult parse_response(abi::ParserState& state, const char* data, std::size_t size,
+                                    abi::ResponseInfo& info, abi::ResponseSink& sink) const override {
+        return memcache::parse_response(state, data, size, info, sink);
+    }
+
+    // "get k1 k2\r\n" with the keys referenced, not copied.
+    void write_fragment(const abi::RequestInfo& request, std::span<const std::uint32_t> key_indices,
+                        abi::MessageWriter& out) const override {
+        out.literal(request.command == kGets ? "gets" : "get");
+        for (std::uint32_t k : key_indices) {
+            out.literal(" ");
+            out.key(k);
+        }
+        out.literal("\r\n");
+    }
+
+    void merge_replies(const abi::MergeInput& in, abi::MessageWriter& out) const override {
+        // A failed fragment fails the whole request, with the first error.
+        for (std::uint32_t f = 0; f < in.fragments.size(); ++f) {
+            if (in.fragments[f].info.is_error) {
+                out.response(f, 0, in.fragments[f].size);
+                return;
+            }
+        }
+        if (in.request.route == abi::Route::Broadcast) {
+            out.response(0, 0, in.fragments[0].size);  // every server said the same ("OK")
+            return;
+        }
+        // Values in the order the client asked for the keys; misses are absent.
+        std::uint32_t cursor_small[64] = {};
+        std::vector<std::uint32_t> cursor_large;
+        std::uint32_t* cursor = cursor_small;
+        if (in.fragments.size() > 64) {
+            cursor_large.assign(in.fragments.size(), 0);
+            cursor = cursor_large.data();
+        }
+        for (std::size_t i = 0; i < in.keys.size(); ++i) {
+            std::uint32_t f = in.fragment_of_key[i];
+            const auto& records = in.fragments[f].records;
+            if (cursor[f] < records.size() && records[cursor[f]].key.view() == in.keys[i].view()) {
+                const abi::Record& r = records[cursor[f]++];
+                out.response(f, r.begin, r.end);
+            }
+        }
+        out.literal("END\r\n");
+    }
+
+    void render_local(const abi::RequestInfo& request, const abi::LocalContext& context,
+                      abi::MessageWriter& out) const override {
+        switch (request.local_reply) {
+        case kReplyVersion:
+            out.literal("VERSION ");
+            out.copy(context.version);
+            out.literal("\r\n");
+            return;
+        case kReplyStats: {
+            std::int64_t now = std::time(nullptr);
+            std::string stats = "STAT pid " + std::to_string(getpid()) + "\r\n" +
+                                "STAT uptime " + std::to_string(now - context.started_at) + "\r\n" +
+                                "STAT time " + std::to_string(now) + "\r\n" + "STAT version " +
+                                std::string(context.version) + "\r\n" + "STAT pointer_size " +
+                                std::to_string(sizeof(void*) * 8) + "\r\nEND\r\n";
+            out.copy(stats);
+            return;
+        }
+        case kReplyNothing:
+            return;
+        case kReplyBadFormat:
+            out.literal("CLIENT_ERROR bad command line format\r\n");
+            return;
+        case kReplyBadDataChunk:
+            out.literal("CLIENT_ERROR bad data chunk\r\n");
+            return;
+        case kReplyBadDelta:
+            out.literal("CLIENT_ERROR invalid numeric delta argument\r\n");
+            return;
+        case kReplyBadExptime:
+            out.literal("CLIENT_ERROR invalid exptime argument\r\n");
+            return;
+        case kReplyDeleteUsage:
+            out.literal("CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n");
+            return;
+        case kReplyError:
+        default:
+            out.literal("ERROR\r\n");
+            return;
+        }
+    }
+
+    // nutcracker's wording: "SERVER_ERROR <strerror text>".
+    void render_error(const abi::RequestInfo&, abi::ForwardError error, std::string_view detail,
+                      abi::MessageWriter& out) const override {
+        out.literal("SERVER_ERROR ");
+        switch (error) {
+        case abi::ForwardError::Timeout:
+            out.literal("Connection timed out");
+            break;
+        case abi::ForwardError::NoServer:
+            out.literal("No server available");  // reviewed with the liveness issue
+            break;
+        case abi::ForwardError::ConnectionFailed:
+            out.copy(detail);
+            break;
+        }
+        out.literal("\r\n");
+    }
+};
+
+const MemcacheProtocol kProtocol;
+const abi::Protocol* const kProtocols[] = {&kProtocol};
+
+const abi::PluginDescriptor kDescriptor{
+    abi::kAbiVersion, "memcached ASCII protocol", {}, {}, kProtocols,
+};
+
+}  // namespace
+
+const abi::PluginDescriptor* plugin_descriptor() { return &kDescriptor; }
+
+}  // namespace cachemux::memcache
+
+CACHEMUX_PLUGIN(cachemux::memcache::plugin_descriptor)

@@ -1,0 +1,219 @@
+// The memcache plugin's request and response parsers, fed as the core feeds
+// them: in chunks of every size, with the unconsumed tail carried over.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "plugin_registry.hpp"
+
+using namespace cachemux;
+
+namespace {
+
+const abi::Protocol& memcache_protocol() {
+    static PluginRegistry registry(CACHEMUX_PLUGIN_BUILD_DIR);
+    const abi::Protocol* p = registry.protocol("memcache");
+    REQUIRE(p != nullptr);
+    return *p;
+}
+
+struct Parsed {
+    abi::RequestInfo info;
+    std::vector<std::string> keys;
+    std::string bytes;
+};
+
+struct Keys final : abi::RequestSink {
+    std::vector<std::string>* out;
+    void key(const char* data, std::size_t len) override { out->emplace_back(data, len); }
+};
+
+// Parses `input` delivered `chunk` bytes at a time. `closed` is set when the
+// parser gives up on the stream.
+std::vector<Parsed> parse_requests(const std::string& input, std::size_t chunk, bool* closed = nullptr) {
+    const abi::Protocol& p = memcache_protocol();
+    std::vector<Parsed> out;
+    std::string pending;
+    abi::ParserState state{};
+    Parsed current;
+    std::size_t fed = 0;
+    if (closed) *closed = false;
+    while (fed < input.size() || !pending.empty()) {
+        if (fed < input.size()) {
+            std::size_t n = std::min(chunk, input.size() - fed);
+            pending += input.substr(fed, n);
+            fed += n;
+        }
+        bool progress = true;
+        while (!pending.empty() && progress) {
+            Keys keys;
+            keys.out = &current.keys;
+            abi::ParseResult r = p.parse_request(state, pending.data(), pending.size(), current.info, keys);
+            current.bytes += pending.substr(0, r.consumed);
+            pending.erase(0, r.consumed);
+            if (r.status == abi::ParseStatus::Done) {
+                out.push_back(current);
+                current = Parsed{};
+                std::memset(&state, 0, sizeof(state));
+            } else if (r.status == abi::ParseStatus::Error) {
+                if (closed) *closed = true;
+                return out;
+            } else {
+                progress = r.consumed > 0;
+            }
+        }
+        if (fed >= input.size()) {
+            break;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("memcache requests parse the same at every chunk size") {
+    const std::string input =
+        "get a bb ccc\r\n"
+        "set k 1 2 5\r\nhello\r\n"
+        "set k2 0 0 3 noreply\r\nx y\r\n"
+        "cas k 0 0 1 99\r\nz\r\n"
+        "incr n 5\r\n"
+        "delete k noreply\r\n"
+        "touch k 10\r\n"
+        "gets x\n";
+    for (std::size_t chunk = 1; chunk <= input.size(); ++chunk) {
+        CAPTURE(chunk);
+        auto reqs = parse_requests(input, chunk);
+        REQUIRE(reqs.size() == 8);
+        CHECK(reqs[0].keys == std::vector<std::string>{"a", "bb", "ccc"});
+        CHECK(reqs[0].info.route == abi::Route::Forward);
+        CHECK(reqs[1].bytes == "set k 1 2 5\r\nhello\r\n");
+        CHECK(reqs[1].keys == std::vector<std::string>{"k"});
+        CHECK_FALSE(reqs[1].info.noreply);
+        CHECK(reqs[2].info.noreply);
+        CHECK(reqs[2].bytes == "set k2 0 0 3 noreply\r\nx y\r\n");
+        CHECK(reqs[3].bytes == "cas k 0 0 1 99\r\nz\r\n");
+        CHECK(reqs[4].keys == std::vector<std::string>{"n"});
+        CHECK(reqs[5].info.noreply);
+        CHECK(reqs[6].info.route == abi::Route::Forward);
+        CHECK(reqs[7].keys == std::vector<std::string>{"x"});
+    }
+}
+
+TEST_CASE("memcache requests the proxy answers itself, as memcached would") {
+    struct Case {
+        const char* input;
+        abi::Route route;
+        bool noreply;
+    };
+    const Case cases[] = {
+        {"bogus\r\n", abi::Route::Local, false},
+        {"\r\n", abi::Route::Local, false},
+        {"get\r\n", abi::Route::Local, false},
+        {"set k 0 0\r\n", abi::Route::Local, false},
+        {"set k 0 0 x\r\n", abi::Route::Local, false},
+        {"set k 0 0 -1\r\n", abi::Route::Local, false},
+        {"incr k abc\r\n", abi::Route::Local, false},
+        {"touch k abc\r\n", abi::Route::Local, false},
+        {"delete k 5\r\n", abi::Route::Local, false},
+        {"version foo bar\r\n", abi::Route::Local, false},
+        {"stats\r\n", abi::Route::Local, false},
+        {"flush_all\r\n", abi::Route::Broadcast, false},
+        {"flush_all noreply\r\n", abi::Route::Broadcast, true},
+        {"verbosity 1\r\n", abi::Route::Broadcast, false},
+        {"quit\r\n", abi::Route::Local, false},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.input);
+        auto reqs = parse_requests(c.input, 1000);
+        REQUIRE(reqs.size() == 1);
+        CHECK(reqs[0].info.route == c.route);
+        CHECK(reqs[0].info.noreply == c.noreply);
+    }
+    CHECK(parse_requests("quit\r\n", 100)[0].info.close_after);
+}
+
+TEST_CASE("memcache keys longer than 250 bytes are refused, 250 accepted") {
+    std::string k250(250, 'k');
+    std::string k251(251, 'k');
+    auto ok = parse_requests("get " + k250 + "\r\n", 7);
+    REQUIRE(ok.size() == 1);
+    CHECK(ok[0].info.route == abi::Route::Forward);
+    CHECK(ok[0].keys[0] == k250);
+    auto bad = parse_requests("get " + k251 + "\r\nset " + k251 + " 0 0 1\r\nx\r\n", 7);
+    // The refused set leaves its data line to be read as a command, as in memcached.
+    REQUIRE(bad.size() == 3);
+    for (const auto& r : bad) {
+        CHECK(r.info.route == abi::Route::Local);
+    }
+}
+
+TEST_CASE("memcache data block not ended by CRLF is a bad data chunk") {
+    auto reqs = parse_requests("set k 0 0 2\r\nabcd\r\nget k\r\n", 3);
+    REQUIRE(reqs.size() >= 2);
+    CHECK(reqs[0].info.route == abi::Route::Local);
+}
+
+namespace {
+
+struct Records final : abi::ResponseSink {
+    std::vector<abi::Record> records;
+    std::uint64_t base = 0;
+    void record(std::uint64_t begin, std::uint64_t end, abi::KeyRef key) override {
+        records.push_back({begin, end, key});
+    }
+    std::uint64_t offset() const override { return base; }
+};
+
+}  // namespace
+
+TEST_CASE("memcache responses: values are reported by byte range at every chunk size") {
+    const abi::Protocol& p = memcache_protocol();
+    const std::string response = "VALUE a 0 3\r\nxyz\r\nVALUE bb 5 0 77\r\n\r\nEND\r\nSTORED\r\n";
+    for (std::size_t chunk = 1; chunk <= response.size(); ++chunk) {
+        CAPTURE(chunk);
+        abi::ParserState state{};
+        abi::ResponseInfo info{};
+        Records sink;
+        // One stable buffer, as an mbuf is: consumed bytes stay where they are.
+        std::size_t fed = 0;
+        std::size_t done_at = 0;
+        std::vector<std::string> keys;
+        while (done_at == 0 && fed < response.size()) {
+            fed += std::min(chunk, response.size() - fed);
+            std::size_t before = sink.records.size();
+            abi::ParseResult r = p.parse_response(state, response.data() + sink.base, fed - sink.base, info, sink);
+            for (std::size_t i = before; i < sink.records.size(); ++i) {
+                keys.emplace_back(sink.records[i].key.view());
+            }
+            sink.base += r.consumed;
+            REQUIRE(r.status != abi::ParseStatus::Error);
+            if (r.status == abi::ParseStatus::Done) {
+                done_at = sink.base;
+            }
+        }
+        CHECK(done_at == std::string("VALUE a 0 3\r\nxyz\r\nVALUE bb 5 0 77\r\n\r\nEND\r\n").size());
+        REQUIRE(sink.records.size() == 2);
+        CHECK(keys == std::vector<std::string>{"a", "bb"});
+        CHECK(sink.records[0].begin == 0);
+        CHECK(sink.records[0].end == 18);
+        CHECK(sink.records[1].begin == 18);
+        CHECK(sink.records[1].end == 37);
+        CHECK_FALSE(info.is_error);
+    }
+}
+
+TEST_CASE("memcache error responses are flagged") {
+    const abi::Protocol& p = memcache_protocol();
+    for (std::string line : {"SERVER_ERROR out of memory\r\n", "CLIENT_ERROR bad\r\n", "ERROR\r\n"}) {
+        abi::ParserState state{};
+        abi::ResponseInfo info{};
+        Records sink;
+        abi::ParseResult r = p.parse_response(state, line.data(), line.size(), info, sink);
+        CHECK(r.status == abi::ParseStatus::Done);
+        CHECK(r.consumed == line.size());
+        CHECK(info.is_error);
+    }
+}
