@@ -56,8 +56,6 @@ Command lookup(std::string_view token) {
     return kUnknown;
 }
 
-bool is_storage(std::uint16_t c) { return c >= kSet && c <= kCas; }
-
 // memcached's safe_strto* accept only a whole-token decimal number.
 bool parse_unsigned(std::string_view t, std::uint64_t max, std::uint64_t* out) {
     if (t.empty() || t.size() > 20) {
@@ -237,15 +235,18 @@ bool on_line_end(State& s, abi::RequestInfo& info) {
             info.noreply = s.last_noreply;
         }
         return false;
+    // memcached before 1.6 refused arguments to version and quit, and clients
+    // that see a pre-1.6 version string (ours) expect that; 1.6 ignores them.
     case kVersion:
-        local(kReplyVersion, false);
+        local(a == 0 ? kReplyVersion : kReplyError, false);
         return false;
     case kStats:
-        local(kReplyStats, false);
+        // The proxy has its own counters only: no "stats items", "stats slabs", ...
+        local(a == 0 ? kReplyStats : kReplyError, false);
         return false;
     case kQuit:
-        local(kReplyNothing, false);
-        info.close_after = true;
+        local(a == 0 ? kReplyNothing : kReplyError, false);
+        info.close_after = a == 0;
         return false;
     default:
         local(kReplyError, false);

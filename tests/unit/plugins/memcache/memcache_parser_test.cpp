@@ -119,6 +119,7 @@ TEST_CASE("memcache requests the proxy answers itself, as memcached would") {
         {"touch k abc\r\n", abi::Route::Local, false},
         {"delete k 5\r\n", abi::Route::Local, false},
         {"version foo bar\r\n", abi::Route::Local, false},
+        {"quit foo\r\n", abi::Route::Local, false},
         {"stats\r\n", abi::Route::Local, false},
         {"flush_all\r\n", abi::Route::Broadcast, false},
         {"flush_all noreply\r\n", abi::Route::Broadcast, true},
@@ -133,6 +134,8 @@ TEST_CASE("memcache requests the proxy answers itself, as memcached would") {
         CHECK(reqs[0].info.noreply == c.noreply);
     }
     CHECK(parse_requests("quit\r\n", 100)[0].info.close_after);
+    CHECK_FALSE(parse_requests("quit now\r\n", 100)[0].info.close_after);
+    CHECK(parse_requests("version\r\n", 100)[0].info.local_reply != parse_requests("version x\r\n", 100)[0].info.local_reply);
 }
 
 TEST_CASE("memcache keys longer than 250 bytes are refused, 250 accepted") {
