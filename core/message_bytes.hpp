@@ -5,6 +5,7 @@
 #include <sys/uio.h>
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
