@@ -228,35 +228,27 @@ void ClientConnection::forward(Request* request) {
 }
 
 // One fragment per server, carrying that server's keys in request order.
+// On entry fragment_of_key holds each key's server; on exit its fragment.
 void ClientConnection::fragment(Request* request) {
     Worker& worker = upstream_.worker();
+    RoutingScratch& scratch = worker.routing();
     std::vector<std::uint32_t>& of_key = request->fragment_of_key;
-    std::size_t nservers = upstream_.pool().servers().size();
-    // Map server index -> fragment index, in the order servers first appear.
-    std::uint32_t fragment_of_server[256];
-    std::vector<std::uint32_t> large_map;
-    std::uint32_t* map = fragment_of_server;
-    if (nservers > 256) {
-        large_map.resize(nservers);
-        map = large_map.data();
-    }
-    std::fill(map, map + nservers, UINT32_MAX);
-    std::vector<std::uint32_t> fragment_server;
+    scratch.fragment_of_server.assign(upstream_.pool().servers().size(), UINT32_MAX);
+    scratch.fragment_server.clear();
     for (std::uint32_t& slot : of_key) {
-        std::uint32_t server = slot;
-        if (map[server] == UINT32_MAX) {
-            map[server] = static_cast<std::uint32_t>(fragment_server.size());
-            fragment_server.push_back(server);
+        std::uint32_t& fragment = scratch.fragment_of_server[slot];
+        if (fragment == UINT32_MAX) {
+            fragment = static_cast<std::uint32_t>(scratch.fragment_server.size());
+            scratch.fragment_server.push_back(slot);
         }
-        slot = map[server];
+        slot = fragment;
     }
-    std::vector<std::uint32_t> key_indices;
-    key_indices.reserve(of_key.size());
-    for (std::uint32_t f = 0; f < fragment_server.size(); ++f) {
-        key_indices.clear();
+    const std::uint32_t nfragments = static_cast<std::uint32_t>(scratch.fragment_server.size());
+    for (std::uint32_t f = 0; f < nfragments; ++f) {
+        scratch.key_indices.clear();
         for (std::uint32_t i = 0; i < of_key.size(); ++i) {
             if (of_key[i] == f) {
-                key_indices.push_back(i);
+                scratch.key_indices.push_back(i);
             }
         }
         Request* frag = worker.requests().get();
@@ -264,12 +256,13 @@ void ClientConnection::fragment(Request* request) {
         frag->client = this;
         frag->info = request->info;
         MessageBytesWriter writer(frag->bytes, worker.scratch(), request);
-        upstream_.pool().protocol().write_fragment(request->info, key_indices, writer);
+        upstream_.pool().protocol().write_fragment(request->info, scratch.key_indices, writer);
         request->fragments.push_back(frag);
     }
-    request->fragments_pending = static_cast<std::uint32_t>(request->fragments.size());
-    for (std::uint32_t f = 0; f < fragment_server.size(); ++f) {
-        upstream_.send(fragment_server[f], request->fragments[f]);
+    request->fragments_pending = nfragments;
+    // Sending may complete fragments (and so the request) at once: send last.
+    for (std::uint32_t f = 0; f < nfragments; ++f) {
+        upstream_.send(scratch.fragment_server[f], request->fragments[f]);
     }
 }
 

@@ -19,6 +19,7 @@ void Request::reset() {
     in_client_queue = false;
     in_server_queue = false;
     next_in_client = nullptr;
+    next_in_server = nullptr;
 }
 
 RequestPool::~RequestPool() {

@@ -36,6 +36,7 @@ struct Request {
     bool in_client_queue = false;
     bool in_server_queue = false;
     Request* next_in_client = nullptr;  // the client's reply order
+    Request* next_in_server = nullptr;  // a server connection's queue (RequestQueue)
 
     void reset();
 };

@@ -37,14 +37,13 @@ ServerConnection::ServerConnection(Upstream& upstream, const Server& server) : u
 ServerConnection::~ServerConnection() {
     // The worker is shutting down: nobody waits for these replies any more.
     RequestPool& requests = upstream_.worker().requests();
-    for (auto* queue : {&to_send_, &in_flight_}) {
-        for (Request* r : *queue) {
-            r->in_server_queue = false;
-            if (r->parent == nullptr) {
-                requests.release_if_unowned(r);
-            }
+    in_flight_.splice_back(to_send_);
+    while (!in_flight_.empty()) {
+        Request* r = in_flight_.pop_front();
+        r->in_server_queue = false;
+        if (r->parent == nullptr) {
+            requests.release_if_unowned(r);
         }
-        queue->clear();
     }
     if (read_event_ != nullptr) {
         event_free(read_event_);
@@ -125,7 +124,7 @@ void ServerConnection::send(Request* request) {
             connect_pending_ = true;
             connect();
         }
-    } else if (to_send_.size() == 1) {
+    } else if (to_send_.front() == request) {
         event_add(write_event_, nullptr);
     }
 }
@@ -136,7 +135,7 @@ void ServerConnection::write_requests() {
         iovec iov[kMaxIov];
         int niov = 0;
         std::size_t skip = head_written_;
-        for (Request* r : to_send_) {
+        for (Request* r = to_send_.front(); r != nullptr; r = r->next_in_server) {
             for (const Segment& s : r->bytes.segments()) {
                 if (skip >= s.len) {
                     skip -= s.len;
@@ -166,9 +165,8 @@ void ServerConnection::write_requests() {
         }
         std::size_t written = static_cast<std::size_t>(n) + head_written_;
         while (!to_send_.empty() && written >= to_send_.front()->bytes.size()) {
-            Request* r = to_send_.front();
+            Request* r = to_send_.pop_front();
             written -= r->bytes.size();
-            to_send_.pop_front();
             if (r->info.noreply) {
                 // The server will not answer: the request is finished.
                 r->in_server_queue = false;
@@ -274,8 +272,8 @@ void ServerConnection::complete(Request* request) {
         return;
     }
     // Every fragment answered: merge them into the whole request's reply.
-    std::vector<abi::FragmentReply> replies;
-    replies.reserve(parent->fragments.size());
+    std::vector<abi::FragmentReply>& replies = upstream_.worker().routing().replies;
+    replies.clear();
     for (Request* f : parent->fragments) {
         replies.push_back({f->reply_info, f->reply.size(), f->records});
     }
@@ -306,14 +304,12 @@ void ServerConnection::fail(int err) {
     }
     // Every request still owed a response gets an error reply, in order.
     const abi::Protocol& protocol = upstream_.pool().protocol();
-    std::deque<Request*> failed;
-    failed.swap(in_flight_);
-    for (Request* r : to_send_) {
-        failed.push_back(r);
-    }
-    to_send_.clear();
+    RequestQueue failed;
+    failed.splice_back(in_flight_);
+    failed.splice_back(to_send_);
     const char* detail = std::strerror(err);
-    for (Request* r : failed) {
+    while (!failed.empty()) {
+        Request* r = failed.pop_front();
         r->reply.clear();
         r->records.clear();
         r->reply_info.is_error = true;

@@ -5,10 +5,9 @@
 
 #include <event2/event.h>
 
-#include <deque>
-
 #include "cachemux/protocol_abi.hpp"
 #include "request.hpp"
+#include "request_queue.hpp"
 #include "socket.hpp"
 
 namespace cachemux {
@@ -50,9 +49,9 @@ private:
     event* read_event_ = nullptr;
     event* write_event_ = nullptr;
 
-    std::deque<Request*> to_send_;    // not yet (fully) written
+    RequestQueue to_send_;            // not yet (fully) written
     std::size_t head_written_ = 0;    // bytes of to_send_.front() written
-    std::deque<Request*> in_flight_;  // written, awaiting their responses
+    RequestQueue in_flight_;          // written, awaiting their responses
 
     Mbuf* in_ = nullptr;
     const char* parse_pos_ = nullptr;

@@ -52,6 +52,15 @@ private:
     std::unordered_set<ClientConnection*> clients_;
 };
 
+// Working space for splitting and merging multi-key requests, reused by
+// every request of the worker so that the steady state allocates nothing.
+struct RoutingScratch {
+    std::vector<std::uint32_t> fragment_of_server;  // server index -> fragment, or UINT32_MAX
+    std::vector<std::uint32_t> fragment_server;     // fragment -> server index
+    std::vector<std::uint32_t> key_indices;         // the keys of one fragment
+    std::vector<abi::FragmentReply> replies;        // fragment replies, for a merge
+};
+
 class Worker {
 public:
     Worker(std::size_t mbuf_size, std::vector<std::shared_ptr<const ServerPool>> pools);
@@ -69,6 +78,7 @@ public:
     MbufPool& mbufs() { return mbufs_; }
     RequestPool& requests() { return requests_; }
     ScratchSpace& scratch() { return scratch_; }
+    RoutingScratch& routing() { return routing_; }
     std::int64_t started_at() const { return started_at_; }
 
 private:
@@ -77,6 +87,7 @@ private:
     MbufPool mbufs_;
     RequestPool requests_;
     ScratchSpace scratch_;
+    RoutingScratch routing_;
     std::vector<std::unique_ptr<Upstream>> upstreams_;
 };
 
