@@ -4,11 +4,13 @@
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "config.hpp"
 #include "options.hpp"
 #include "plugin_registry.hpp"
+#include "process.hpp"
 #include "server_pool.hpp"
 #include "worker.hpp"
 
@@ -54,6 +56,18 @@ int main(int argc, char** argv) {
 
     signal(SIGPIPE, SIG_IGN);
     try {
+        // After the config is known good, so its errors reach the terminal;
+        // before the event loop exists, which does not survive a fork.
+        if (!options.log_file.empty()) {
+            cachemux::redirect_log(options.log_file);
+        }
+        if (options.daemonize) {
+            cachemux::daemonize(!options.log_file.empty());
+        }
+        std::optional<cachemux::PidFile> pid_file;
+        if (!options.pid_file.empty()) {
+            pid_file.emplace(options.pid_file);
+        }
         cachemux::Worker worker(options.mbuf_size, std::move(pools));
         worker.listen();
         event* sigint = evsignal_new(worker.base(), SIGINT, on_stop_signal, &worker);

@@ -1,0 +1,81 @@
+#include "process.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+
+namespace cachemux {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& what) {
+    throw std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+void fork_and_leave_parent() {
+    pid_t pid = fork();
+    if (pid < 0) {
+        fail("fork() failed");
+    }
+    if (pid > 0) {
+        _exit(0);
+    }
+}
+
+}  // namespace
+
+void daemonize(bool keep_stderr) {
+    fork_and_leave_parent();
+    if (setsid() < 0) {
+        fail("setsid() failed");
+    }
+    fork_and_leave_parent();  // never again a session leader: no controlling tty
+    if (chdir("/") < 0) {
+        fail("chdir(\"/\") failed");
+    }
+    umask(0);
+    int null = open("/dev/null", O_RDWR);
+    if (null < 0) {
+        fail("open(\"/dev/null\") failed");
+    }
+    dup2(null, STDIN_FILENO);
+    dup2(null, STDOUT_FILENO);
+    if (!keep_stderr) {
+        dup2(null, STDERR_FILENO);
+    }
+    if (null > STDERR_FILENO) {
+        close(null);
+    }
+}
+
+void redirect_log(const std::string& path) {
+    int fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fail("opening log file '" + path + "' failed");
+    }
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+}
+
+PidFile::PidFile(std::string path) : path_(std::move(path)) {
+    int fd = open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fail("opening pid file '" + path_ + "' failed");
+    }
+    std::string pid = std::to_string(getpid()) + "\n";
+    ssize_t n = write(fd, pid.data(), pid.size());
+    close(fd);
+    if (n != static_cast<ssize_t>(pid.size())) {
+        fail("writing pid file '" + path_ + "' failed");
+    }
+}
+
+PidFile::~PidFile() { unlink(path_.c_str()); }
+
+}  // namespace cachemux
