@@ -134,8 +134,22 @@ void ClientConnection::read_requests() {
         if (n < 0 && errno == EINTR) {
             continue;
         }
-        close();  // EOF or error
+        if (n == 0) {
+            // The client is done sending (perhaps only half-closed, as
+            // `printf 'get k\r\n' | nc` does): answer what it sent, then close.
+            eof_ = true;
+            event_del(read_event_);
+            close_if_done();
+            return;
+        }
+        close();
         return;
+    }
+}
+
+void ClientConnection::close_if_done() {
+    if (eof_ && head_ == nullptr) {
+        close();
     }
 }
 
@@ -354,6 +368,7 @@ void ClientConnection::write_replies() {
         event_del(write_event_);
     }
     writing_ = false;
+    close_if_done();
 }
 
 }  // namespace cachemux

@@ -37,6 +37,7 @@ private:
     void broadcast(Request* request);
     void queue_reply(Request* request);
     void write_replies();
+    void close_if_done();
 
     Upstream& upstream_;
     int fd_;
@@ -44,6 +45,7 @@ private:
     event* write_event_ = nullptr;
     bool closed_ = false;
     bool writing_ = false;
+    bool eof_ = false;  // the client sent EOF: close once every reply is written
 
     Mbuf* in_ = nullptr;              // the buffer being read into
     const char* parse_pos_ = nullptr;  // first unparsed byte in `in_`
