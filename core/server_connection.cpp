@@ -96,6 +96,9 @@ void ServerConnection::connect() {
     }
     connect_pending_ = false;
     connecting_ = true;
+    if (upstream_.pool().config().tcpkeepalive) {
+        set_tcp_keepalive(fd_);
+    }
     event_base* base = upstream_.worker().base();
     if (read_event_ == nullptr) {
         read_event_ = event_new(base, fd_, EV_READ | EV_PERSIST, &ServerConnection::on_read, this);
@@ -112,6 +115,13 @@ void ServerConnection::on_connect_failed(evutil_socket_t, short, void* arg) {
     auto* self = static_cast<ServerConnection*>(arg);
     self->connect_pending_ = false;
     self->fail(self->connect_errno_);
+}
+
+void ServerConnection::preconnect() {
+    if (fd_ < 0 && !connect_pending_) {
+        connect_pending_ = true;
+        connect();
+    }
 }
 
 // Requests are written when the socket is writable, so that everything the

@@ -23,6 +23,8 @@ public:
     ServerConnection& operator=(const ServerConnection&) = delete;
 
     void send(Request* request);
+    // Connects now rather than on the first request (preconnect: true).
+    void preconnect();
 
 private:
     static void on_read(evutil_socket_t fd, short events, void* arg);

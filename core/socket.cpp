@@ -52,6 +52,11 @@ void set_tcp_nodelay(int fd) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+void set_tcp_keepalive(int fd) {
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+}
+
 int listen_on(const Endpoint& endpoint, int backlog, mode_t perm) {
     SocketAddress address = resolve(endpoint);
     std::string name = endpoint.is_unix() ? endpoint.unix_path : endpoint.host + ":" + std::to_string(endpoint.port);

@@ -20,6 +20,7 @@ struct SocketAddress {
 SocketAddress resolve(const Endpoint& endpoint);
 void set_nonblocking(int fd);
 void set_tcp_nodelay(int fd);
+void set_tcp_keepalive(int fd);
 // A listening, non-blocking socket; a unix socket gets `perm` when non-zero.
 // Throws std::runtime_error naming the address.
 int listen_on(const Endpoint& endpoint, int backlog, mode_t perm);

@@ -43,6 +43,13 @@ void Upstream::start_listening() {
     listen_fd_ = listen_on(config.listen.endpoint, config.backlog, config.listen.perm);
     accept_event_ = event_new(worker_.base(), listen_fd_, EV_READ | EV_PERSIST, &Upstream::on_accept, this);
     event_add(accept_event_, nullptr);
+    if (config.preconnect) {
+        for (ServerConnections& server : servers_) {
+            for (auto& connection : server.connections) {
+                connection->preconnect();
+            }
+        }
+    }
 }
 
 void Upstream::on_accept(evutil_socket_t fd, short, void* arg) {
