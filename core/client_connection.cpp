@@ -60,6 +60,7 @@ void ClientConnection::close() {
         return;
     }
     closed_ = true;
+    upstream_.worker().flushes().cancel(this);
     event_del(read_event_);
     event_del(write_event_);
     ::close(fd_);
@@ -202,8 +203,8 @@ void ClientConnection::dispatch(Request* request) {
     if (info.noreply) {
         // Nothing owed to the client: the servers' queues own what is left.
         upstream_.worker().requests().release_if_unowned(request);
-    } else if (request->done) {
-        write_replies();
+    } else if (request->done && request == head_) {
+        upstream_.worker().flushes().schedule(this);
     }
 }
 
@@ -299,7 +300,7 @@ void ClientConnection::broadcast(Request* request) {
 
 void ClientConnection::reply_ready() {
     if (!closed_ && head_ != nullptr && head_->done) {
-        write_replies();
+        upstream_.worker().flushes().schedule(this);
     }
 }
 

@@ -5,13 +5,14 @@
 #include <event2/event.h>
 
 #include "cachemux/protocol_abi.hpp"
+#include "flush_queue.hpp"
 #include "request.hpp"
 
 namespace cachemux {
 
 class Upstream;
 
-class ClientConnection {
+class ClientConnection final : public Flushable {
 public:
     ClientConnection(Upstream& upstream, int fd);
     ClientConnection(const ClientConnection&) = delete;
@@ -21,6 +22,8 @@ public:
     void reply_ready();
     // Closes the socket and lets go of every request; deletes itself later.
     void close();
+    // Writes the replies that are ready (end of the loop turn).
+    void flush() override { write_replies(); }
 
 private:
     ~ClientConnection();

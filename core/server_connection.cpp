@@ -36,6 +36,7 @@ ServerConnection::ServerConnection(Upstream& upstream, const Server& server) : u
 
 ServerConnection::~ServerConnection() {
     // The worker is shutting down: nobody waits for these replies any more.
+    upstream_.worker().flushes().cancel(this);
     RequestPool& requests = upstream_.worker().requests();
     in_flight_.splice_back(to_send_);
     while (!in_flight_.empty()) {
@@ -134,8 +135,14 @@ void ServerConnection::send(Request* request) {
             connect_pending_ = true;
             connect();
         }
-    } else if (to_send_.front() == request) {
-        event_add(write_event_, nullptr);
+    } else if (!connecting_) {
+        upstream_.worker().flushes().schedule(this);
+    }
+}
+
+void ServerConnection::flush() {
+    if (fd_ >= 0 && !connecting_) {
+        write_requests();
     }
 }
 

@@ -6,6 +6,7 @@
 #include <event2/event.h>
 
 #include "cachemux/protocol_abi.hpp"
+#include "flush_queue.hpp"
 #include "request.hpp"
 #include "request_queue.hpp"
 #include "socket.hpp"
@@ -15,7 +16,7 @@ namespace cachemux {
 class Upstream;
 struct Server;
 
-class ServerConnection {
+class ServerConnection final : public Flushable {
 public:
     ServerConnection(Upstream& upstream, const Server& server);
     ~ServerConnection();
@@ -25,6 +26,8 @@ public:
     void send(Request* request);
     // Connects now rather than on the first request (preconnect: true).
     void preconnect();
+    // Writes the queued requests (end of the loop turn).
+    void flush() override;
 
 private:
     static void on_read(evutil_socket_t fd, short events, void* arg);

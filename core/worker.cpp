@@ -80,8 +80,8 @@ void Upstream::send(std::uint32_t index, Request* request) {
 }
 
 Worker::Worker(std::size_t mbuf_size, std::vector<std::shared_ptr<const ServerPool>> pools)
-    : base_(event_base_new()), started_at_(std::time(nullptr)), mbufs_(mbuf_size), scratch_(mbufs_) {
-    if (base_ == nullptr) {
+    : started_at_(std::time(nullptr)), mbufs_(mbuf_size), scratch_(mbufs_), flushes_(base_.get()) {
+    if (base_.get() == nullptr) {
         throw std::runtime_error("cannot create the event loop");
     }
     for (auto& pool : pools) {
@@ -92,8 +92,7 @@ Worker::Worker(std::size_t mbuf_size, std::vector<std::shared_ptr<const ServerPo
 Worker::~Worker() {
     upstreams_.clear();
     // Run the deferred deletions of closed connections before the loop goes.
-    event_base_loop(base_, EVLOOP_NONBLOCK);
-    event_base_free(base_);
+    event_base_loop(base_.get(), EVLOOP_NONBLOCK);
 }
 
 void Worker::listen() {
@@ -102,8 +101,8 @@ void Worker::listen() {
     }
 }
 
-void Worker::run() { event_base_dispatch(base_); }
+void Worker::run() { event_base_dispatch(base_.get()); }
 
-void Worker::stop() { event_base_loopbreak(base_); }
+void Worker::stop() { event_base_loopbreak(base_.get()); }
 
 }  // namespace cachemux

@@ -11,6 +11,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "flush_queue.hpp"
 #include "mbuf.hpp"
 #include "message_writer.hpp"
 #include "request.hpp"
@@ -74,20 +75,27 @@ public:
     void run();
     void stop();
 
-    event_base* base() { return base_; }
+    event_base* base() { return base_.get(); }
     MbufPool& mbufs() { return mbufs_; }
     RequestPool& requests() { return requests_; }
     ScratchSpace& scratch() { return scratch_; }
     RoutingScratch& routing() { return routing_; }
+    FlushQueue& flushes() { return flushes_; }
     std::int64_t started_at() const { return started_at_; }
 
 private:
-    event_base* base_;
+    // First member, so the loop is freed last, after every event made on it.
+    struct EventBase {
+        event_base* base = event_base_new();
+        ~EventBase() { event_base_free(base); }
+        event_base* get() const { return base; }
+    } base_;
     std::int64_t started_at_;
     MbufPool mbufs_;
     RequestPool requests_;
     ScratchSpace scratch_;
     RoutingScratch routing_;
+    FlushQueue flushes_;
     std::vector<std::unique_ptr<Upstream>> upstreams_;
 };
 
