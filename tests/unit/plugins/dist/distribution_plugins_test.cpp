@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
@@ -26,9 +27,15 @@ struct Dist {
     std::unique_ptr<Continuum> build(const std::vector<ServerSpec>& s) const { return dist.build(s); }
 };
 
+// ServerSpec holds string_views: the names must outlive every spec made from
+// them, so they are kept here for the life of the test binary.
 std::vector<ServerSpec> servers(const std::vector<std::string>& names, const std::vector<std::uint32_t>& weights) {
+    static std::deque<std::string> kept;
     std::vector<ServerSpec> out;
-    for (std::size_t i = 0; i < names.size(); ++i) out.push_back({names[i], weights[i], true});
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        kept.push_back(names[i]);
+        out.push_back({kept.back(), weights[i], true});
+    }
     return out;
 }
 
