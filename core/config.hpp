@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -15,6 +16,13 @@ namespace cachemux {
 class ConfigError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
+};
+
+// The file could not be opened at all (nutcracker's -t prints its "syntax is
+// invalid" line once in that case, twice for every other error).
+class ConfigOpenError : public ConfigError {
+public:
+    using ConfigError::ConfigError;
 };
 
 // A socket address as written in `listen:` or a `servers:` line.
@@ -34,7 +42,8 @@ struct ListenConfig {
 struct ServerConfig {
     std::string pname;  // "host:port:weight" as written (without the name)
     // Stats and ring name: the node name if given, else "host:port", or just
-    // "host" when the port is 11211 (nutcracker's libmemcached quirk).
+    // "host" when the port is 11211 (nutcracker's libmemcached quirk), and
+    // "/path:" (colon included, as nutcracker has it) for a unix socket.
     std::string name;
     Endpoint endpoint;
     std::uint32_t weight = 1;
@@ -51,7 +60,10 @@ struct PoolConfig {
     std::string distribution = "ketama";
     int timeout_ms = -1;  // -1: wait forever
     int backlog = 512;
+    // nutcracker 0.5.0 parses client_connections but then always uses 0
+    // (unlimited), so this stays 0; the value written is kept below.
     int client_connections = 0;  // 0: unlimited
+    int client_connections_configured = -1;  // as written, -1 if absent
     bool redis = false;
     std::string redis_auth;
     int redis_db = 0;
@@ -61,6 +73,10 @@ struct PoolConfig {
     int server_connections = 1;
     int server_retry_timeout_ms = 30000;
     int server_failure_limit = 2;
+    // In nutcracker's order, which is NOT the file order: 0.5.0 sorts a
+    // pool's servers by name (shorter names first, then bytewise) while
+    // validating, and that order is the server index modula/random use and
+    // the order of the stats. ServerConfig::line gives the file position.
     std::vector<ServerConfig> servers;
 
     // Line of each key present in the file, for errors found after parsing
@@ -75,6 +91,9 @@ struct PoolConfig {
 
 struct Config {
     std::string file;
+    // Sorted like nutcracker 0.5.0 sorts them (by name: shorter first, then
+    // bytewise), which is the order of its stats output. PoolConfig::line
+    // gives the file position.
     std::vector<PoolConfig> pools;
 };
 
@@ -82,5 +101,20 @@ struct Config {
 Config load_config(const std::string& file);
 // Same, for YAML text already in memory (tests); `file` is used in messages.
 Config parse_config(const std::string& yaml_text, const std::string& file);
+
+// nutcracker resolves each `listen:` host name while reading the file, so a
+// name that does not resolve is a configuration error. The resolver returns
+// "" when `host` resolves, else why not. The default one is getaddrinfo()
+// as nutcracker calls it; tests may pass their own to stay off the network.
+using HostResolver = std::function<std::string(const std::string& host, int port)>;
+std::string resolve_with_getaddrinfo(const std::string& host, int port);
+Config parse_config(const std::string& yaml_text, const std::string& file, const HostResolver& resolver);
+
+// An error about `key` of `pool` found after parsing (an unknown hash name,
+// say), worded like the parser's own:
+//   "FILE:LINE: pool 'NAME': key 'KEY': DETAIL"
+// with LINE = pool.line_of(key).
+ConfigError config_error(const Config& config, const PoolConfig& pool, const std::string& key,
+                         const std::string& detail);
 
 }  // namespace cachemux
