@@ -33,7 +33,8 @@ constexpr int kMaxIov = 128;
 
 }  // namespace
 
-ClientConnection::ClientConnection(Upstream& upstream, int fd) : upstream_(upstream), fd_(fd) {
+ClientConnection::ClientConnection(Upstream& upstream, int fd)
+    : upstream_(upstream), fd_(fd), in_(upstream.worker().mbufs()) {
     event_base* base = upstream_.worker().base();
     read_event_ = event_new(base, fd_, EV_READ | EV_PERSIST, &ClientConnection::on_read, this);
     write_event_ = event_new(base, fd_, EV_WRITE | EV_PERSIST, &ClientConnection::on_write, this);
@@ -82,69 +83,34 @@ void ClientConnection::close() {
         requests.release_if_unowned(parsing_);
         parsing_ = nullptr;
     }
-    if (in_ != nullptr) {
-        mbuf_release(in_);
-        in_ = nullptr;
-    }
+    in_.reset();
     upstream_.forget_client(this);
     // Deleted from the loop, never from under a callback still on the stack.
     event_base_once(upstream_.worker().base(), -1, EV_TIMEOUT, &ClientConnection::on_destroy, this, nullptr);
-}
-
-// Gives `in_` room to read into. Bytes not yet consumed by the parser (a
-// token cut by the end of the buffer) move to the new buffer so that every
-// token the parser sees is contiguous. Returns false if a token is too long
-// to ever fit.
-bool ClientConnection::make_room() {
-    if (in_ != nullptr && in_->free_space() > 0) {
-        return true;
-    }
-    Mbuf* fresh = upstream_.worker().mbufs().get();
-    if (in_ != nullptr) {
-        std::size_t pending = static_cast<std::size_t>(in_->last - parse_pos_);
-        if (pending == in_->capacity()) {
-            mbuf_release(fresh);
-            return false;
-        }
-        std::memcpy(fresh->start, parse_pos_, pending);
-        fresh->last += pending;
-        mbuf_release(in_);
-    }
-    in_ = fresh;
-    parse_pos_ = in_->start;
-    return true;
 }
 
 void ClientConnection::read_requests() {
     // Read until the socket is drained, parsing as we go, so that one
     // readiness event serves a whole pipeline.
     for (int rounds = 0; rounds < 16 && !closed_; ++rounds) {
-        if (!make_room()) {
-            close();  // a single token longer than an mbuf: no way to resynchronise
-            return;
-        }
-        ssize_t n = ::read(fd_, in_->last, in_->free_space());
-        if (n > 0) {
-            in_->last += n;
+        switch (in_.read_from(fd_)) {
+        case InputBuffer::ReadResult::Data:
             parse_requests();
             continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        case InputBuffer::ReadResult::WouldBlock:
             return;
-        }
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n == 0) {
+        case InputBuffer::ReadResult::Eof:
             // The client is done sending (perhaps only half-closed, as
             // `printf 'get k\r\n' | nc` does): answer what it sent, then close.
             eof_ = true;
             event_del(read_event_);
             close_if_done();
             return;
+        case InputBuffer::ReadResult::Error:
+        case InputBuffer::ReadResult::TokenTooLong:  // no way to resynchronise
+            close();
+            return;
         }
-        close();
-        return;
     }
 }
 
@@ -157,17 +123,17 @@ void ClientConnection::close_if_done() {
 void ClientConnection::parse_requests() {
     const abi::Protocol& protocol = upstream_.pool().protocol();
     RequestPool& requests = upstream_.worker().requests();
-    while (!closed_ && parse_pos_ < in_->last) {
+    while (!closed_ && in_.unparsed_size() > 0) {
         if (parsing_ == nullptr) {
             parsing_ = requests.get();
             parsing_->client = this;
             std::memset(&parser_state_, 0, sizeof(parser_state_));
         }
-        KeyCollector keys(*parsing_, in_);
-        std::size_t available = static_cast<std::size_t>(in_->last - parse_pos_);
-        abi::ParseResult result = protocol.parse_request(parser_state_, parse_pos_, available, parsing_->info, keys);
-        parsing_->bytes.append(in_, parse_pos_, result.consumed);
-        parse_pos_ += result.consumed;
+        KeyCollector keys(*parsing_, in_.mbuf());
+        abi::ParseResult result =
+            protocol.parse_request(parser_state_, in_.unparsed(), in_.unparsed_size(), parsing_->info, keys);
+        parsing_->bytes.append(in_.mbuf(), in_.unparsed(), result.consumed);
+        in_.consume(result.consumed);
         if (result.status == abi::ParseStatus::Done) {
             Request* request = parsing_;
             parsing_ = nullptr;

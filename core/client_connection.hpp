@@ -6,6 +6,7 @@
 
 #include "cachemux/protocol_abi.hpp"
 #include "flush_queue.hpp"
+#include "input_buffer.hpp"
 #include "request.hpp"
 
 namespace cachemux {
@@ -32,7 +33,6 @@ private:
     static void on_destroy(evutil_socket_t fd, short events, void* arg);
 
     void read_requests();
-    bool make_room();
     void parse_requests();
     void dispatch(Request* request);
     void forward(Request* request);
@@ -50,8 +50,7 @@ private:
     bool writing_ = false;
     bool eof_ = false;  // the client sent EOF: close once every reply is written
 
-    Mbuf* in_ = nullptr;              // the buffer being read into
-    const char* parse_pos_ = nullptr;  // first unparsed byte in `in_`
+    InputBuffer in_;
     Request* parsing_ = nullptr;      // the request being parsed
     abi::ParserState parser_state_{};
 

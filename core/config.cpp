@@ -13,6 +13,7 @@
 // Hash and distribution names are not checked here: plugins provide them and
 // the core checks them later (see PoolConfig::line_of and config_error()).
 #include "config.hpp"
+#include "nc_atoi.hpp"
 
 #include <netdb.h>
 #include <sys/socket.h>
@@ -81,20 +82,6 @@ std::string where(const std::string& file, int line, const std::string* pool, co
     throw ConfigError(where(file, line, &pool, &key) + detail);
 }
 
-// nutcracker's nc_atoi(): decimal digits only, no sign, no blanks. The sum is
-// computed in a 32-bit int that wraps, and a negative result means "not a
-// number"; so "2147483648" is rejected while "4294967297" reads as 1. Both
-// are what nutcracker 0.5.0 does, and so is this.
-int nc_atoi(std::string_view s) {
-    if (s.empty()) return -1;
-    std::uint32_t value = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') return -1;
-        value = value * 10u + static_cast<std::uint32_t>(c - '0');
-    }
-    auto result = static_cast<std::int32_t>(value);
-    return result < 0 ? -1 : result;
-}
 
 bool valid_port(int port) { return port >= 1 && port <= 65535; }
 

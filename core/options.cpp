@@ -2,6 +2,7 @@
 // parsed by the same getopt_long() call, the same range checks, the same
 // messages on the same stream (stderr), with "cachemux" for "nutcracker".
 #include "options.hpp"
+#include "nc_atoi.hpp"
 
 #include <event2/event.h>
 #include <getopt.h>
@@ -49,17 +50,6 @@ const option kLongOptions[] = {
 
 constexpr char kShortOptions[] = "hVtdDv:o:c:s:i:a:p:m:";
 
-// nutcracker's nc_atoi(): digits only, 32-bit wrap-around, negative = error.
-int nc_atoi(std::string_view s) {
-    if (s.empty()) return -1;
-    std::uint32_t value = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') return -1;
-        value = value * 10u + static_cast<std::uint32_t>(c - '0');
-    }
-    auto result = static_cast<std::int32_t>(value);
-    return result < 0 ? -1 : result;
-}
 
 // "--p" and "--pi" abbreviate --pid-file for nutcracker; --plugin-dir would
 // make them ambiguous, so they keep meaning --pid-file.

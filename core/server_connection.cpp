@@ -32,7 +32,8 @@ private:
 
 }  // namespace
 
-ServerConnection::ServerConnection(Upstream& upstream, const Server& server) : upstream_(upstream), server_(server) {}
+ServerConnection::ServerConnection(Upstream& upstream, const Server& server)
+    : upstream_(upstream), server_(server), in_(upstream.worker().mbufs()) {}
 
 ServerConnection::~ServerConnection() {
     // The worker is shutting down: nobody waits for these replies any more.
@@ -52,9 +53,6 @@ ServerConnection::~ServerConnection() {
     }
     if (fd_ >= 0) {
         ::close(fd_);
-    }
-    if (in_ != nullptr) {
-        mbuf_release(in_);
     }
 }
 
@@ -197,52 +195,30 @@ void ServerConnection::write_requests() {
     event_del(write_event_);
 }
 
-bool ServerConnection::make_room() {
-    if (in_ != nullptr && in_->free_space() > 0) {
-        return true;
-    }
-    Mbuf* fresh = upstream_.worker().mbufs().get();
-    if (in_ != nullptr) {
-        std::size_t pending = static_cast<std::size_t>(in_->last - parse_pos_);
-        if (pending == in_->capacity()) {
-            mbuf_release(fresh);
-            return false;
-        }
-        std::memcpy(fresh->start, parse_pos_, pending);
-        fresh->last += pending;
-        mbuf_release(in_);
-    }
-    in_ = fresh;
-    parse_pos_ = in_->start;
-    return true;
-}
-
 void ServerConnection::read_responses() {
     for (int rounds = 0; rounds < 16 && fd_ >= 0; ++rounds) {
-        if (!make_room()) {
+        switch (in_.read_from(fd_)) {
+        case InputBuffer::ReadResult::Data:
+            parse_responses();
+            continue;
+        case InputBuffer::ReadResult::WouldBlock:
+            return;
+        case InputBuffer::ReadResult::Eof:
+            fail(ECONNRESET);
+            return;
+        case InputBuffer::ReadResult::Error:
+            fail(errno);
+            return;
+        case InputBuffer::ReadResult::TokenTooLong:
             fail(EPROTO);
             return;
         }
-        ssize_t n = ::read(fd_, in_->last, in_->free_space());
-        if (n > 0) {
-            in_->last += n;
-            parse_responses();
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            return;
-        }
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        fail(n == 0 ? ECONNRESET : errno);
-        return;
     }
 }
 
 void ServerConnection::parse_responses() {
     const abi::Protocol& protocol = upstream_.pool().protocol();
-    while (fd_ >= 0 && parse_pos_ < in_->last) {
+    while (fd_ >= 0 && in_.unparsed_size() > 0) {
         if (in_flight_.empty()) {
             fail(EPROTO);  // a response nobody asked for
             return;
@@ -253,11 +229,10 @@ void ServerConnection::parse_responses() {
             parsing_ = true;
         }
         RecordCollector records(*request);
-        std::size_t available = static_cast<std::size_t>(in_->last - parse_pos_);
         abi::ParseResult result =
-            protocol.parse_response(parser_state_, parse_pos_, available, request->reply_info, records);
-        request->reply.append(in_, parse_pos_, result.consumed);
-        parse_pos_ += result.consumed;
+            protocol.parse_response(parser_state_, in_.unparsed(), in_.unparsed_size(), request->reply_info, records);
+        request->reply.append(in_.mbuf(), in_.unparsed(), result.consumed);
+        in_.consume(result.consumed);
         if (result.status == abi::ParseStatus::Done) {
             parsing_ = false;
             in_flight_.pop_front();
@@ -315,10 +290,7 @@ void ServerConnection::fail(int err) {
     connecting_ = false;
     parsing_ = false;
     head_written_ = 0;
-    if (in_ != nullptr) {
-        mbuf_release(in_);
-        in_ = nullptr;
-    }
+    in_.reset();
     // Every request still owed a response gets an error reply, in order.
     const abi::Protocol& protocol = upstream_.pool().protocol();
     RequestQueue failed;

@@ -7,6 +7,7 @@
 
 #include "cachemux/protocol_abi.hpp"
 #include "flush_queue.hpp"
+#include "input_buffer.hpp"
 #include "request.hpp"
 #include "request_queue.hpp"
 #include "socket.hpp"
@@ -38,7 +39,6 @@ private:
     void write_requests();
     void read_responses();
     void parse_responses();
-    bool make_room();
     // Closes the socket and answers every queued request with an error.
     void fail(int err);
     void complete(Request* request);
@@ -58,8 +58,7 @@ private:
     std::size_t head_written_ = 0;    // bytes of to_send_.front() written
     RequestQueue in_flight_;          // written, awaiting their responses
 
-    Mbuf* in_ = nullptr;
-    const char* parse_pos_ = nullptr;
+    InputBuffer in_;
     abi::ParserState parser_state_{};
     bool parsing_ = false;  // a response has begun
 };

@@ -1,0 +1,58 @@
+#include "input_buffer.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace cachemux {
+
+void InputBuffer::reset() {
+    if (in_ != nullptr) {
+        mbuf_release(in_);
+        in_ = nullptr;
+        parse_pos_ = nullptr;
+    }
+}
+
+bool InputBuffer::make_room() {
+    if (in_ != nullptr && in_->free_space() > 0) {
+        return true;
+    }
+    Mbuf* fresh = pool_.get();
+    if (in_ != nullptr) {
+        std::size_t pending = unparsed_size();
+        if (pending == in_->capacity()) {
+            mbuf_release(fresh);
+            return false;
+        }
+        std::memcpy(fresh->start, parse_pos_, pending);
+        fresh->last += pending;
+        mbuf_release(in_);
+    }
+    in_ = fresh;
+    parse_pos_ = in_->start;
+    return true;
+}
+
+InputBuffer::ReadResult InputBuffer::read_from(int fd) {
+    if (!make_room()) {
+        return ReadResult::TokenTooLong;
+    }
+    for (;;) {
+        ssize_t n = ::read(fd, in_->last, in_->free_space());
+        if (n > 0) {
+            in_->last += n;
+            return ReadResult::Data;
+        }
+        if (n == 0) {
+            return ReadResult::Eof;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        return errno == EAGAIN || errno == EWOULDBLOCK ? ReadResult::WouldBlock : ReadResult::Error;
+    }
+}
+
+}  // namespace cachemux
