@@ -580,9 +580,9 @@ Config load_config(const std::string& file) {
     return parse_config(text, file);
 }
 
-ConfigError config_error(const Config& config, const PoolConfig& pool, const std::string& key,
+ConfigError config_error(const std::string& file, const PoolConfig& pool, const std::string& key,
                          const std::string& detail) {
-    return ConfigError(where(config.file, pool.line_of(key), &pool.name, &key) + detail);
+    return ConfigError(where(file, pool.line_of(key), &pool.name, &key) + detail);
 }
 
 }  // namespace cachemux

@@ -114,7 +114,11 @@ Config parse_config(const std::string& yaml_text, const std::string& file, const
 // say), worded like the parser's own:
 //   "FILE:LINE: pool 'NAME': key 'KEY': DETAIL"
 // with LINE = pool.line_of(key).
-ConfigError config_error(const Config& config, const PoolConfig& pool, const std::string& key,
+ConfigError config_error(const std::string& file, const PoolConfig& pool, const std::string& key,
                          const std::string& detail);
+inline ConfigError config_error(const Config& config, const PoolConfig& pool, const std::string& key,
+                                const std::string& detail) {
+    return config_error(config.file, pool, key, detail);
+}
 
 }  // namespace cachemux

@@ -4,33 +4,24 @@
 
 namespace cachemux {
 
-namespace {
-
-[[noreturn]] void missing_plugin(const std::string& file, const PoolConfig& pool, const std::string& key,
-                                 const std::string& value, const PluginRegistry& registry) {
-    throw ConfigError(file + ":" + std::to_string(pool.line_of(key)) + ": pool '" + pool.name + "': key '" + key +
-                      "': no plugin provides '" + value + "' (looked for " +
-                      (registry.dir() / (value + ".so")).string() + ")");
-}
-
-}  // namespace
-
 std::shared_ptr<const ServerPool> ServerPool::build(const PoolConfig& pool, PluginRegistry& registry,
                                                     const std::string& config_file) {
     std::shared_ptr<ServerPool> p(new ServerPool());
     p->config_ = pool;
 
     auto resolve = [&](const std::string& key, const std::string& value, auto lookup) {
+        decltype(lookup(value)) found = nullptr;
         try {
-            auto found = lookup(value);
-            if (!found) {
-                missing_plugin(config_file, pool, key, value, registry);
-            }
-            return found;
+            found = lookup(value);
         } catch (const PluginError& e) {
-            throw ConfigError(config_file + ":" + std::to_string(pool.line_of(key)) + ": pool '" + pool.name +
-                              "': key '" + key + "': " + e.what());
+            throw config_error(config_file, pool, key, e.what());
         }
+        if (!found) {
+            throw config_error(config_file, pool, key,
+                               "no plugin provides '" + value + "' (looked for " +
+                                   (registry.dir() / (value + ".so")).string() + ")");
+        }
+        return found;
     };
     p->hash_ = resolve("hash", pool.hash, [&](const std::string& n) { return registry.hash(n); });
     p->distribution_ =
