@@ -23,11 +23,11 @@ struct PlacementConfig {
     std::string hash;
     std::string distribution;
     bool names = false;
-    bool hash_tag = false;
+    std::string hash_tag;  // "" (none), "{}", "$$", ...
 
     std::string label() const {
         return "hash " + hash + ", distribution " + distribution + (names ? ", named servers" : "") +
-               (hash_tag ? ", hash_tag \"{}\"" : "");
+               (hash_tag.empty() ? "" : ", hash_tag \"" + hash_tag + "\"");
     }
 };
 
@@ -45,7 +45,7 @@ std::vector<int> place(ProxyKind kind, const PlacementConfig& cfg,
     pool.name = "placement";
     pool.servers = server_specs(backends, kWeights, cfg.names ? "server" : "");
     pool.set("hash", cfg.hash).set("distribution", cfg.distribution);
-    if (cfg.hash_tag) pool.set("hash_tag", "\"{}\"");
+    if (!cfg.hash_tag.empty()) pool.set("hash_tag", "\"" + cfg.hash_tag + "\"");
     {
         Proxy proxy = start_proxy(kind, pool);
         Connection c(proxy.port());
@@ -92,7 +92,8 @@ void compare_placement(const std::vector<PlacementConfig>& configs) {
     for (auto& cfg : configs) {
         INFO("config: " << cfg.label());
         KeyOptions ko;
-        ko.hash_tags = cfg.hash_tag;
+        ko.hash_tags = !cfg.hash_tag.empty();
+        if (ko.hash_tags) ko.tag = cfg.hash_tag;
         auto keys = make_keys(kKeys, 4242, ko);
 
         std::vector<int> reference;
@@ -140,22 +141,18 @@ void compare_placement(const std::vector<PlacementConfig>& configs) {
 
 }  // namespace
 
-TEST_CASE("placement: cachemux puts every key where nutcracker does (fnv1a_64, md5; ketama, modula)" *
+// Every hash x distribution pair, with and without node names, with and
+// without a hash tag (the brace tag for half the hashes, "$$" for the rest).
+TEST_CASE("placement: cachemux puts every key where nutcracker does (every hash, distribution, naming, tag)" *
           doctest::test_suite("cachemux")) {
+    const char* const hashes[] = {"one_at_a_time", "md5",      "crc16",   "crc32", "crc32a", "fnv1_64",
+                                  "fnv1a_64",      "fnv1_32",  "fnv1a_32", "hsieh", "murmur", "jenkins"};
     std::vector<PlacementConfig> configs;
-    for (const char* hash : {"fnv1a_64", "md5"})
+    for (std::size_t h = 0; h < std::size(hashes); ++h)
         for (const char* dist : {"ketama", "modula"})
             for (bool names : {false, true})
-                for (bool tag : {false, true}) configs.push_back({hash, dist, names, tag});
-    compare_placement(configs);
-}
-
-TEST_CASE("placement: cachemux puts every key where nutcracker does (every nutcracker hash)" *
-          doctest::test_suite("cachemux")) {
-    std::vector<PlacementConfig> configs;
-    for (const char* hash : {"one_at_a_time", "md5", "crc16", "crc32", "crc32a", "fnv1_64", "fnv1a_64", "fnv1_32",
-                             "fnv1a_32", "hsieh", "murmur", "jenkins"})
-        for (const char* dist : {"ketama", "modula"}) configs.push_back({hash, dist, false, false});
+                for (const char* tag : {"", h % 2 == 0 ? "{}" : "$$"})
+                    configs.push_back({hashes[h], dist, names, tag});
     compare_placement(configs);
 }
 
@@ -206,4 +203,36 @@ TEST_CASE("placement: a server on port 11211 sits on the ring as nutcracker puts
     for (std::size_t i = 0; i < keys.size(); ++i) diff += ref[i] != got[i];
     CHECK_MESSAGE(diff == 0, diff << " of " << keys.size()
                                   << " keys routed differently with respect to the server on port 11211");
+}
+
+// random ignores the key and the weights: nutcracker keeps one continuum
+// point per live server and picks one at random for every request.
+TEST_CASE("placement: random spreads keys over every server, ignoring weights" * doctest::test_suite("cachemux")) {
+    auto backends = start_memcached(kWeights.size());
+    PoolSpec pool;
+    pool.name = "spread";
+    pool.servers = server_specs(backends, kWeights);
+    pool.set("hash", "fnv1a_64").set("distribution", "random");
+    auto keys = make_keys(2000, 99);
+    {
+        Proxy proxy = start_proxy(ProxyKind::Cachemux, pool);
+        Connection c(proxy.port());
+        std::string batch;
+        for (const auto& k : keys) batch += mc::set(k, "v");
+        c.send_all(batch);
+        for (std::size_t i = 0; i < keys.size(); ++i) REQUIRE(c.read_until("\r\n", 10000ms) == "STORED\r\n");
+    }
+    std::vector<int> where(keys.size(), -1);
+    for (std::size_t b = 0; b < backends.size(); ++b) {
+        auto held = mc::holds_many(backends[b]->port(), keys);
+        for (std::size_t i = 0; i < keys.size(); ++i)
+            if (held[i]) where[i] = where[i] == -1 ? static_cast<int>(b) : -2;
+    }
+    INFO(histogram(where, backends.size()));
+    CHECK(std::count(where.begin(), where.end(), -1) == 0);
+    CHECK(std::count(where.begin(), where.end(), -2) == 0);
+    // 2000 keys over 5 servers: 400 expected each; below 250 is vanishingly
+    // unlikely for a uniform pick and certain for a weighted or keyed one.
+    for (std::size_t b = 0; b < backends.size(); ++b)
+        CHECK(std::count(where.begin(), where.end(), static_cast<int>(b)) > 250);
 }

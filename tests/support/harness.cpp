@@ -1177,7 +1177,11 @@ std::vector<std::string> make_keys(std::size_t n, std::uint32_t seed, const KeyO
                 case 6: insert = "{a}{b}"; break;
                 default: insert = "{" + std::string(kTags[uni(0, 9)]).substr(0, 1) + "}"; break;
             }
-            for (auto& ch : insert) if (ch == ' ') ch = '_';
+            for (auto& ch : insert) {
+                if (ch == ' ') ch = '_';
+                else if (ch == '{') ch = o.tag[0];
+                else if (ch == '}') ch = o.tag[1];
+            }
             std::size_t room = max_len >= o.prefix.size() ? max_len - o.prefix.size() : 0;
             if (insert.size() <= room) {
                 std::size_t at = uni(o.prefix.size(), k.size());

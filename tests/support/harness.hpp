@@ -392,6 +392,7 @@ struct KeyOptions {
     std::string prefix;        // prepended to every key (counts in the length)
     bool high_bytes = true;    // some keys carry bytes 0x80..0xfe
     bool hash_tags = false;    // many keys carry "{tag}" and brace edge cases
+    std::string tag = "{}";    // the two hash_tag characters to write them with
     std::size_t min_len = 1;
     std::size_t max_len = 250;
 };
