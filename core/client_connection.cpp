@@ -92,7 +92,7 @@ void ClientConnection::close() {
 void ClientConnection::read_requests() {
     // Read until the socket is drained, parsing as we go, so that one
     // readiness event serves a whole pipeline.
-    for (int rounds = 0; rounds < 16 && !closed_; ++rounds) {
+    for (int rounds = 0; rounds < 16 && !closed_ && !eof_; ++rounds) {
         switch (in_.read_from(fd_)) {
         case InputBuffer::ReadResult::Data:
             parse_requests();
@@ -137,7 +137,14 @@ void ClientConnection::parse_requests() {
         if (result.status == abi::ParseStatus::Done) {
             Request* request = parsing_;
             parsing_ = nullptr;
+            bool last = request->info.close_after;
             dispatch(request);
+            if (last) {
+                // quit: nothing after it may reach a server, as with memcached.
+                eof_ = true;
+                event_del(read_event_);
+                return;
+            }
         } else if (result.status == abi::ParseStatus::Error) {
             close();
             return;
@@ -155,7 +162,8 @@ void ClientConnection::dispatch(Request* request) {
     switch (info.route) {
     case abi::Route::Local: {
         MessageBytesWriter writer(request->reply, upstream_.worker().scratch(), request);
-        upstream_.pool().protocol().render_local(info, abi::LocalContext{CACHEMUX_VERSION, upstream_.worker().started_at()}, writer);
+        abi::LocalContext context{CACHEMUX_VERSION, upstream_.worker().started_at()};
+        upstream_.pool().protocol().render_local(info, context, writer);
         request->done = true;
         break;
     }

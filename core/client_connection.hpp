@@ -48,7 +48,7 @@ private:
     event* write_event_ = nullptr;
     bool closed_ = false;
     bool writing_ = false;
-    bool eof_ = false;  // the client sent EOF: close once every reply is written
+    bool eof_ = false;  // no more requests (EOF or quit): close once every reply is written
 
     InputBuffer in_;
     Request* parsing_ = nullptr;      // the request being parsed

@@ -287,6 +287,15 @@ static void quit_command(ProxyKind kind) {
     for (auto deadline = Clock::now() + 2s; Clock::now() < deadline; std::this_thread::sleep_for(10ms))
         if ((reply = c.mc("get before_quit\r\n")) != "END\r\n") break;
     CHECK(escape(reply) == escape(mc::value("before_quit", "v") + "END\r\n"));
+    {
+        // Nothing sent after quit reaches a server, as with memcached itself.
+        Connection q(px.port());
+        q.send_all("get before_quit\r\nquit\r\n" + mc::set("after_quit", "v"));
+        CHECK(q.wait_closed(3000ms));
+        CHECK(escape(q.buffered()) == escape(mc::value("before_quit", "v") + "END\r\n"));
+    }
+    std::this_thread::sleep_for(100ms);
+    CHECK(c.mc("get after_quit\r\n") == "END\r\n");
     // The proxy still serves other clients.
     check_usable(c, "other clients quit");
 }
