@@ -18,15 +18,29 @@ namespace {
 // Collects the keys the parser reports for the request being parsed.
 class KeyCollector final : public abi::RequestSink {
 public:
-    KeyCollector(Request& request, Mbuf* buf) : request_(request), buf_(buf) {}
+    KeyCollector(Request& request, Mbuf* buf, abi::SessionState& session, const abi::PoolSettings& pool)
+        : request_(request), buf_(buf), session_(session), pool_(pool) {}
     void key(const char* data, std::size_t len) override {
         request_.keys.push_back({data, static_cast<std::uint32_t>(len)});
         request_.key_bufs.push_back(buf_);
     }
+    void key_payload(std::uint64_t begin, std::uint64_t end) override {
+        if (request_.keys.empty()) {
+            return;
+        }
+        request_.key_payloads.resize(request_.keys.size());
+        request_.key_payloads.back() = {begin, end};
+    }
+    // The core appends a chunk's consumed bytes after the parse call.
+    std::uint64_t offset() const override { return request_.bytes.size(); }
+    abi::SessionState& session() override { return session_; }
+    const abi::PoolSettings& pool() const override { return pool_; }
 
 private:
     Request& request_;
     Mbuf* buf_;
+    abi::SessionState& session_;
+    const abi::PoolSettings& pool_;
 };
 
 constexpr int kMaxIov = 128;
@@ -129,7 +143,7 @@ void ClientConnection::parse_requests() {
             parsing_->client = this;
             std::memset(&parser_state_, 0, sizeof(parser_state_));
         }
-        KeyCollector keys(*parsing_, in_.mbuf());
+        KeyCollector keys(*parsing_, in_.mbuf(), session_, upstream_.pool().settings());
         abi::ParseResult result =
             protocol.parse_request(parser_state_, in_.unparsed(), in_.unparsed_size(), parsing_->info, keys);
         parsing_->bytes.append(in_.mbuf(), in_.unparsed(), result.consumed);

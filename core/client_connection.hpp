@@ -53,6 +53,7 @@ private:
     InputBuffer in_;
     Request* parsing_ = nullptr;      // the request being parsed
     abi::ParserState parser_state_{};
+    abi::SessionState session_{};
 
     // Replies owed, in request order; written from the head.
     Request* head_ = nullptr;

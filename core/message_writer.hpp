@@ -56,6 +56,12 @@ public:
         const abi::KeyRef& k = source_->keys[index];
         out_.append(source_->key_bufs[index], k.data, k.len);
     }
+    void key_payload(std::uint32_t index) override {
+        if (index < source_->key_payloads.size()) {
+            const auto& [begin, end] = source_->key_payloads[index];
+            out_.append_range(source_->bytes, begin, end);
+        }
+    }
     void response(std::uint32_t fragment, std::uint64_t begin, std::uint64_t end) override {
         out_.append_range(source_->fragments[fragment]->reply, begin, end);
     }

@@ -9,6 +9,8 @@ void Request::reset() {
     bytes.clear();
     keys.clear();
     key_bufs.clear();
+    key_payloads.clear();
+    internal = false;
     reply.clear();
     reply_info = {};
     records.clear();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "cachemux/protocol_abi.hpp"
@@ -20,6 +21,10 @@ struct Request {
     MessageBytes bytes;               // what a server is sent
     std::vector<abi::KeyRef> keys;    // into `bytes`' mbufs (whole requests only)
     std::vector<Mbuf*> key_bufs;      // the mbuf each key lies in (referenced by `bytes`)
+    // Bytes of `bytes` that travel with each key when split (MSET's values);
+    // empty unless the protocol reports payloads, else parallel to `keys`.
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> key_payloads;
+    bool internal = false;  // the proxy's own (a server handshake), not a client's
 
     // --- the reply
     MessageBytes reply;  // to the client, or a fragment's response

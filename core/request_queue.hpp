@@ -21,6 +21,14 @@ public:
         }
     }
 
+    void push_front(Request* r) {
+        r->next_in_server = head_;
+        head_ = r;
+        if (tail_ == nullptr) {
+            tail_ = r;
+        }
+    }
+
     Request* pop_front() {
         Request* r = head_;
         head_ = r->next_in_server;

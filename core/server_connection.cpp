@@ -95,6 +95,7 @@ void ServerConnection::connect() {
     }
     connect_pending_ = false;
     connecting_ = true;
+    queue_handshake();
     if (upstream_.pool().config().tcpkeepalive) {
         set_tcp_keepalive(fd_);
     }
@@ -125,6 +126,21 @@ void ServerConnection::preconnect() {
 
 // Requests are written when the socket is writable, so that everything the
 // clients sent in one loop turn leaves in one writev.
+// The protocol's greeting (redis: AUTH, SELECT) goes out before anything else.
+void ServerConnection::queue_handshake() {
+    RequestPool& requests = upstream_.worker().requests();
+    Request* handshake = requests.get();
+    handshake->internal = true;
+    MessageBytesWriter writer(handshake->bytes, upstream_.worker().scratch(), handshake);
+    handshake_replies_ = upstream_.pool().protocol().write_handshake(upstream_.pool().settings(), writer);
+    if (handshake_replies_ == 0) {
+        requests.release_if_unowned(handshake);
+        return;
+    }
+    handshake->in_server_queue = true;
+    to_send_.push_front(handshake);
+}
+
 void ServerConnection::send(Request* request) {
     request->in_server_queue = true;
     to_send_.push_back(request);
@@ -235,6 +251,12 @@ void ServerConnection::parse_responses() {
         in_.consume(result.consumed);
         if (result.status == abi::ParseStatus::Done) {
             parsing_ = false;
+            if (request->internal) {
+                if (!handshake_reply(request)) {
+                    return;
+                }
+                continue;
+            }
             in_flight_.pop_front();
             complete(request);
         } else if (result.status == abi::ParseStatus::Error) {
@@ -244,6 +266,23 @@ void ServerConnection::parse_responses() {
             return;
         }
     }
+}
+
+// One reply to the handshake; false if the server refused it (the connection
+// is failed then, and every request queued on it gets an error reply).
+bool ServerConnection::handshake_reply(Request* handshake) {
+    if (handshake->reply_info.is_error) {
+        fail(EACCES);
+        return false;
+    }
+    handshake->reply.clear();
+    handshake->reply_info = {};
+    if (--handshake_replies_ == 0) {
+        in_flight_.pop_front();
+        handshake->in_server_queue = false;
+        upstream_.worker().requests().release_if_unowned(handshake);
+    }
+    return true;
 }
 
 // A request has its response (or its error reply): hand it on.
@@ -290,6 +329,7 @@ void ServerConnection::fail(int err) {
     connecting_ = false;
     parsing_ = false;
     head_written_ = 0;
+    handshake_replies_ = 0;
     in_.reset();
     // Every request still owed a response gets an error reply, in order.
     const abi::Protocol& protocol = upstream_.pool().protocol();
@@ -302,7 +342,7 @@ void ServerConnection::fail(int err) {
         r->reply.clear();
         r->records.clear();
         r->reply_info.is_error = true;
-        if (r->info.noreply) {
+        if (r->info.noreply || r->internal) {
             r->in_server_queue = false;
             upstream_.worker().requests().release_if_unowned(r);
             continue;

@@ -42,6 +42,8 @@ private:
     // Closes the socket and answers every queued request with an error.
     void fail(int err);
     void complete(Request* request);
+    void queue_handshake();
+    bool handshake_reply(Request* handshake);
 
     Upstream& upstream_;
     const Server& server_;
@@ -61,6 +63,7 @@ private:
     InputBuffer in_;
     abi::ParserState parser_state_{};
     bool parsing_ = false;  // a response has begun
+    std::uint32_t handshake_replies_ = 0;  // handshake replies still to read
 };
 
 }  // namespace cachemux

@@ -38,6 +38,7 @@ std::shared_ptr<const ServerPool> ServerPool::build(const PoolConfig& pool, Plug
         specs.push_back({s.name, s.weight, true});
     }
     p->continuum_ = p->distribution_->build(specs);
+    p->settings_ = {p->config_.redis_auth, p->config_.redis_db};
     return p;
 }
 

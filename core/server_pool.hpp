@@ -38,6 +38,7 @@ public:
     const PoolConfig& config() const { return config_; }
     const std::vector<Server>& servers() const { return servers_; }
     const abi::Protocol& protocol() const { return *protocol_; }
+    const abi::PoolSettings& settings() const { return settings_; }
 
 private:
     ServerPool() = default;
@@ -48,6 +49,7 @@ private:
     const abi::Distribution* distribution_ = nullptr;
     const abi::Protocol* protocol_ = nullptr;
     std::unique_ptr<abi::Continuum> continuum_;
+    abi::PoolSettings settings_{};  // views into config_
 };
 
 }  // namespace cachemux

@@ -110,6 +110,8 @@ public:
         }
     }
 
+    std::uint32_t write_handshake(const abi::PoolSettings&, abi::MessageWriter&) const override { return 0; }
+
     // nutcracker's wording: "SERVER_ERROR <strerror text>".
     void render_error(const abi::RequestInfo&, abi::ForwardError error, std::string_view detail,
                       abi::MessageWriter& out) const override {

@@ -24,7 +24,7 @@
 
 namespace cachemux::abi {
 
-inline constexpr std::uint32_t kAbiVersion = 1;
+inline constexpr std::uint32_t kAbiVersion = 2;
 
 // ---------------------------------------------------------------- hash
 

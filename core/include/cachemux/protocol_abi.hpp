@@ -29,6 +29,19 @@ struct alignas(8) ParserState {
     unsigned char bytes[kParserStateSize];
 };
 
+// Per-client state a protocol keeps across requests (a redis client that has
+// sent AUTH, say): plain bytes the core zeroes when the client connects.
+inline constexpr std::size_t kSessionStateSize = 16;
+struct alignas(8) SessionState {
+    unsigned char bytes[kSessionStateSize];
+};
+
+// The pool settings a protocol acts on.
+struct PoolSettings {
+    std::string_view auth;  // redis_auth: the password clients and servers use ("" for none)
+    std::int32_t db;        // redis_db: the database every server connection selects
+};
+
 enum class ParseStatus : std::uint8_t {
     Again,  // all of `consumed` is part of the message; call again with more bytes
     Done,   // the message ends after `consumed` bytes
@@ -73,13 +86,22 @@ struct Record {
 
 // What the parser tells the core about one response.
 struct ResponseInfo {
-    bool is_error = false;  // the server refused or failed the request
+    bool is_error = false;     // the server refused or failed the request
+    bool is_integer = false;   // an integer reply (`integer` holds it): replies to split
+    std::int64_t integer = 0;  // DELs are summed from these
 };
 
 // Callbacks the core gives a parser for the message being parsed.
 class RequestSink {
 public:
     virtual void key(const char* data, std::size_t len) = 0;
+    // Bytes [begin, end) of the request (offsets from its first byte) that go
+    // with the key reported last when the request is split: MSET's value.
+    virtual void key_payload(std::uint64_t begin, std::uint64_t end) = 0;
+    // Offset from the start of the request of the first byte of this chunk.
+    virtual std::uint64_t offset() const = 0;
+    virtual SessionState& session() = 0;
+    virtual const PoolSettings& pool() const = 0;
 protected:
     ~RequestSink() = default;
 };
@@ -103,6 +125,8 @@ public:
     virtual void copy(std::string_view bytes) = 0;
     // The request's key number `index`, by reference.
     virtual void key(std::uint32_t index) = 0;
+    // The payload reported with key number `index` (RequestSink::key_payload), by reference.
+    virtual void key_payload(std::uint32_t index) = 0;
     // Bytes [begin, end) of the response to fragment `fragment`, by reference.
     virtual void response(std::uint32_t fragment, std::uint64_t begin, std::uint64_t end) = 0;
 protected:
@@ -157,6 +181,10 @@ public:
                               MessageWriter& out) const = 0;
     virtual void render_error(const RequestInfo& request, ForwardError error, std::string_view detail,
                               MessageWriter& out) const = 0;
+    // What the core sends first on every new server connection (redis: AUTH,
+    // SELECT); returns how many replies it must read, all of them non-errors,
+    // before the connection serves requests. Most protocols write nothing.
+    virtual std::uint32_t write_handshake(const PoolSettings& pool, MessageWriter& out) const = 0;
 };
 
 }  // namespace cachemux::abi

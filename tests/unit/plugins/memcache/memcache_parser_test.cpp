@@ -27,7 +27,13 @@ struct Parsed {
 
 struct Keys final : abi::RequestSink {
     std::vector<std::string>* out;
+    abi::SessionState session_state{};
+    abi::PoolSettings settings{};
     void key(const char* data, std::size_t len) override { out->emplace_back(data, len); }
+    void key_payload(std::uint64_t, std::uint64_t) override {}
+    std::uint64_t offset() const override { return 0; }
+    abi::SessionState& session() override { return session_state; }
+    const abi::PoolSettings& pool() const override { return settings; }
 };
 
 // Parses `input` delivered `chunk` bytes at a time. `closed` is set when the
