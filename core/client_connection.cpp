@@ -24,12 +24,12 @@ public:
         request_.keys.push_back({data, static_cast<std::uint32_t>(len)});
         request_.key_bufs.push_back(buf_);
     }
-    void key_payload(std::uint64_t begin, std::uint64_t end) override {
+    void key_payload(std::uint64_t begin, std::uint64_t size) override {
         if (request_.keys.empty()) {
             return;
         }
         request_.key_payloads.resize(request_.keys.size());
-        request_.key_payloads.back() = {begin, end};
+        request_.key_payloads.back() = {begin, size};
     }
     // The core appends a chunk's consumed bytes after the parse call.
     std::uint64_t offset() const override { return request_.bytes.size(); }
@@ -177,7 +177,7 @@ void ClientConnection::dispatch(Request* request) {
     case abi::Route::Local: {
         MessageBytesWriter writer(request->reply, upstream_.worker().scratch(), request);
         abi::LocalContext context{CACHEMUX_VERSION, upstream_.worker().started_at()};
-        upstream_.pool().protocol().render_local(info, context, writer);
+        upstream_.pool().protocol().render_local(request->view(), context, writer);
         request->done = true;
         break;
     }
@@ -259,7 +259,7 @@ void ClientConnection::fragment(Request* request) {
         frag->client = this;
         frag->info = request->info;
         MessageBytesWriter writer(frag->bytes, worker.scratch(), request);
-        upstream_.pool().protocol().write_fragment(request->info, scratch.key_indices, writer);
+        upstream_.pool().protocol().write_fragment(request->view(), scratch.key_indices, writer);
         request->fragments.push_back(frag);
     }
     request->fragments_pending = nfragments;

@@ -58,8 +58,8 @@ public:
     }
     void key_payload(std::uint32_t index) override {
         if (index < source_->key_payloads.size()) {
-            const auto& [begin, end] = source_->key_payloads[index];
-            out_.append_range(source_->bytes, begin, end);
+            const abi::KeyPayload& p = source_->key_payloads[index];
+            out_.append_range(source_->bytes, p.begin, p.begin + p.size);
         }
     }
     void response(std::uint32_t fragment, std::uint64_t begin, std::uint64_t end) override {

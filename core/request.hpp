@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <utility>
 #include <vector>
 
 #include "cachemux/protocol_abi.hpp"
@@ -23,7 +22,7 @@ struct Request {
     std::vector<Mbuf*> key_bufs;      // the mbuf each key lies in (referenced by `bytes`)
     // Bytes of `bytes` that travel with each key when split (MSET's values);
     // empty unless the protocol reports payloads, else parallel to `keys`.
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> key_payloads;
+    std::vector<abi::KeyPayload> key_payloads;
     bool internal = false;  // the proxy's own (a server handshake), not a client's
 
     // --- the reply
@@ -44,6 +43,7 @@ struct Request {
     Request* next_in_server = nullptr;  // a server connection's queue (RequestQueue)
 
     void reset();
+    abi::RequestView view() const { return {info, keys, key_payloads}; }
 };
 
 class RequestPool {

@@ -308,7 +308,8 @@ void ServerConnection::complete(Request* request) {
     for (Request* f : parent->fragments) {
         replies.push_back({f->reply_info, f->reply.size(), f->records});
     }
-    abi::MergeInput input{parent->info, parent->keys, parent->fragment_of_key, replies};
+    abi::RequestView view = parent->view();
+    abi::MergeInput input{view, parent->fragment_of_key, replies};
     MessageBytesWriter writer(parent->reply, upstream_.worker().scratch(), parent);
     upstream_.pool().protocol().merge_replies(input, writer);
     parent->done = true;

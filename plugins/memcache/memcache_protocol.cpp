@@ -27,9 +27,9 @@ public:
     }
 
     // "get k1 k2\r\n" with the keys referenced, not copied.
-    void write_fragment(const abi::RequestInfo& request, std::span<const std::uint32_t> key_indices,
+    void write_fragment(const abi::RequestView& request, std::span<const std::uint32_t> key_indices,
                         abi::MessageWriter& out) const override {
-        out.literal(request.command == kGets ? "gets" : "get");
+        out.literal(request.info.command == kGets ? "gets" : "get");
         for (std::uint32_t k : key_indices) {
             out.literal(" ");
             out.key(k);
@@ -45,7 +45,7 @@ public:
                 return;
             }
         }
-        if (in.request.route == abi::Route::Broadcast) {
+        if (in.request.info.route == abi::Route::Broadcast) {
             out.response(0, 0, in.fragments[0].size);  // every server said the same ("OK")
             return;
         }
@@ -57,10 +57,11 @@ public:
             cursor_large.assign(in.fragments.size(), 0);
             cursor = cursor_large.data();
         }
-        for (std::size_t i = 0; i < in.keys.size(); ++i) {
+        const auto& keys = in.request.keys;
+        for (std::size_t i = 0; i < keys.size(); ++i) {
             std::uint32_t f = in.fragment_of_key[i];
             const auto& records = in.fragments[f].records;
-            if (cursor[f] < records.size() && records[cursor[f]].key.view() == in.keys[i].view()) {
+            if (cursor[f] < records.size() && records[cursor[f]].key.view() == keys[i].view()) {
                 const abi::Record& r = records[cursor[f]++];
                 out.response(f, r.begin, r.end);
             }
@@ -68,9 +69,9 @@ public:
         out.literal("END\r\n");
     }
 
-    void render_local(const abi::RequestInfo& request, const abi::LocalContext& context,
+    void render_local(const abi::RequestView& request, const abi::LocalContext& context,
                       abi::MessageWriter& out) const override {
-        switch (request.local_reply) {
+        switch (request.info.local_reply) {
         case kReplyVersion:
             out.literal("VERSION ");
             out.copy(context.version);

@@ -95,9 +95,9 @@ struct ResponseInfo {
 class RequestSink {
 public:
     virtual void key(const char* data, std::size_t len) = 0;
-    // Bytes [begin, end) of the request (offsets from its first byte) that go
-    // with the key reported last when the request is split: MSET's value.
-    virtual void key_payload(std::uint64_t begin, std::uint64_t end) = 0;
+    // Bytes of the request (from offset `begin`, `size` long) that go with
+    // the key reported last when the request is split: MSET's value.
+    virtual void key_payload(std::uint64_t begin, std::uint64_t size) = 0;
     // Offset from the start of the request of the first byte of this chunk.
     virtual std::uint64_t offset() const = 0;
     virtual SessionState& session() = 0;
@@ -141,9 +141,22 @@ struct FragmentReply {
     std::span<const Record> records;
 };
 
-struct MergeInput {
-    const RequestInfo& request;
+// Bytes of a request that travel with a key when it is split (MSET's value),
+// counted from the request's first byte.
+struct KeyPayload {
+    std::uint64_t begin;
+    std::uint64_t size;
+};
+
+// A parsed request as splitting, merging and local replies see it.
+struct RequestView {
+    const RequestInfo& info;
     std::span<const KeyRef> keys;
+    std::span<const KeyPayload> payloads;  // one per key, or empty when none were reported
+};
+
+struct MergeInput {
+    const RequestView& request;
     std::span<const std::uint32_t> fragment_of_key;  // which fragment each key went to
     std::span<const FragmentReply> fragments;
 };
@@ -173,11 +186,11 @@ public:
 
     // A request with several keys is sent as one fragment per server; the
     // fragment carries the keys listed, in their request order.
-    virtual void write_fragment(const RequestInfo& request, std::span<const std::uint32_t> key_indices,
+    virtual void write_fragment(const RequestView& request, std::span<const std::uint32_t> key_indices,
                                 MessageWriter& out) const = 0;
     // One reply from the replies to the fragments (Forward) or to every server (Broadcast).
     virtual void merge_replies(const MergeInput& input, MessageWriter& out) const = 0;
-    virtual void render_local(const RequestInfo& request, const LocalContext& context,
+    virtual void render_local(const RequestView& request, const LocalContext& context,
                               MessageWriter& out) const = 0;
     virtual void render_error(const RequestInfo& request, ForwardError error, std::string_view detail,
                               MessageWriter& out) const = 0;
