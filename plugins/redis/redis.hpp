@@ -1,0 +1,36 @@
+// The redis protocol (RESP) as cachemux proxies it.
+#pragma once
+
+#include <cstdint>
+
+#include "cachemux/protocol_abi.hpp"
+
+namespace cachemux::redis {
+
+// Replies the proxy renders itself (RequestInfo::local_reply).
+enum LocalReply : std::uint16_t {
+    kNoLocalReply = 0,
+    kReplyNothing,       // "*0": redis answers nothing
+    kReplyPong,          // PING
+    kReplyEcho,          // PING <message>: the message as a bulk string (keys[0])
+    kReplyQuit,          // QUIT: +OK, then close
+    kReplyAuthOk,
+    kReplyAuthWrong,     // wrong password
+    kReplyAuthNotSet,    // AUTH when the pool has no redis_auth
+    kReplyNoAuth,        // any command before a good AUTH
+    kReplyUnknown,       // not a command the proxy forwards: keys hold the arguments
+    kReplyArity,         // wrong number of arguments for the command (RequestInfo::command)
+    kReplyNoKeys,        // a command that must be routed by a key carries none (EVAL numkeys 0)
+};
+
+// Per-client session bits (abi::SessionState).
+struct Session {
+    bool authenticated;
+};
+
+abi::ParseResult parse_request(abi::ParserState& state, const char* data, std::size_t size, abi::RequestInfo& info,
+                               abi::RequestSink& sink);
+abi::ParseResult parse_response(abi::ParserState& state, const char* data, std::size_t size,
+                                abi::ResponseInfo& info, abi::ResponseSink& sink);
+
+}  // namespace cachemux::redis

@@ -1,0 +1,222 @@
+// The redis protocol plugin: fragments for MGET/DEL/MSET & co, merged
+// replies, the replies the proxy gives itself, and the AUTH/SELECT greeting
+// every server connection starts with.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cachemux/plugin_abi.hpp"
+#include "command_table.hpp"
+#include "redis.hpp"
+
+namespace cachemux::redis {
+
+namespace {
+
+// "$<n>\r\n": a bulk string header.
+void bulk_header(abi::MessageWriter& out, std::uint64_t n) {
+    char buf[32];
+    int len = std::snprintf(buf, sizeof(buf), "$%llu\r\n", static_cast<unsigned long long>(n));
+    out.copy({buf, static_cast<std::size_t>(len)});
+}
+
+void array_header(abi::MessageWriter& out, std::uint64_t n) {
+    char buf[32];
+    int len = std::snprintf(buf, sizeof(buf), "*%llu\r\n", static_cast<unsigned long long>(n));
+    out.copy({buf, static_cast<std::size_t>(len)});
+}
+
+void bulk(abi::MessageWriter& out, std::string_view s) {
+    bulk_header(out, s.size());
+    out.copy(s);
+    out.literal("\r\n");
+}
+
+class RedisProtocol final : public abi::Protocol {
+public:
+    std::string_view name() const noexcept override { return "redis"; }
+
+    abi::ParseResult parse_request(abi::ParserState& state, const char* data, std::size_t size,
+                                   abi::RequestInfo& info, abi::RequestSink& sink) const override {
+        return redis::parse_request(state, data, size, info, sink);
+    }
+
+    abi::ParseResult parse_response(abi::ParserState& state, const char* data, std::size_t size,
+                                    abi::ResponseInfo& info, abi::ResponseSink& sink) const override {
+        return redis::parse_response(state, data, size, info, sink);
+    }
+
+    // "*<n>\r\n$4\r\nmget\r\n$<len>\r\n<key>\r\n..." with keys (and MSET's
+    // values) referenced, not copied.
+    void write_fragment(const abi::RequestView& request, std::span<const std::uint32_t> key_indices,
+                        abi::MessageWriter& out) const override {
+        const Command* command = command_by_id(request.info.command);
+        bool pairs = command->keys == KeyRule::Pairs;
+        array_header(out, 1 + key_indices.size() * (pairs ? 2 : 1));
+        bulk_header(out, command->name.size());
+        out.literal(command->name);
+        out.literal("\r\n");
+        for (std::uint32_t k : key_indices) {
+            bulk_header(out, request.keys[k].len);
+            out.key(k);
+            out.literal("\r\n");
+            if (pairs) {
+                bulk_header(out, k < request.payloads.size() ? request.payloads[k].size : 0);
+                out.key_payload(k);
+                out.literal("\r\n");
+            }
+        }
+    }
+
+    void merge_replies(const abi::MergeInput& in, abi::MessageWriter& out) const override {
+        for (std::uint32_t f = 0; f < in.fragments.size(); ++f) {
+            if (in.fragments[f].info.is_error) {
+                out.response(f, 0, in.fragments[f].size);  // the first error stands for all
+                return;
+            }
+        }
+        const Command* command = command_by_id(in.request.info.command);
+        switch (command->merge) {
+        case Merge::Sum: {
+            std::int64_t total = 0;
+            for (const auto& f : in.fragments) {
+                total += f.info.integer;
+            }
+            out.copy(":" + std::to_string(total) + "\r\n");
+            return;
+        }
+        case Merge::Ok:
+            out.literal("+OK\r\n");
+            return;
+        case Merge::Array:
+        case Merge::None: {
+            // One element per key, in key order, taken in turn from the
+            // reply of the fragment that carried the key.
+            std::vector<std::uint32_t> cursor(in.fragments.size(), 0);
+            array_header(out, in.request.keys.size());
+            for (std::size_t i = 0; i < in.request.keys.size(); ++i) {
+                std::uint32_t f = in.fragment_of_key[i];
+                const auto& records = in.fragments[f].records;
+                if (cursor[f] < records.size()) {
+                    const abi::Record& r = records[cursor[f]++];
+                    out.response(f, r.begin, r.end);
+                } else {
+                    out.literal("$-1\r\n");
+                }
+            }
+            return;
+        }
+        }
+    }
+
+    void render_local(const abi::RequestView& request, const abi::LocalContext&,
+                      abi::MessageWriter& out) const override {
+        switch (request.info.local_reply) {
+        case kReplyNothing:
+            return;
+        case kReplyPong:
+            out.literal("+PONG\r\n");
+            return;
+        case kReplyEcho:
+            bulk(out, request.keys.empty() ? std::string_view() : request.keys[0].view());
+            return;
+        case kReplyQuit:
+        case kReplyAuthOk:
+            out.literal("+OK\r\n");
+            return;
+        case kReplyAuthWrong:
+            out.literal("-ERR invalid password\r\n");
+            return;
+        case kReplyAuthNotSet:
+            out.literal("-ERR Client sent AUTH, but no password is set\r\n");
+            return;
+        case kReplyNoAuth:
+            out.literal("-NOAUTH Authentication required.\r\n");
+            return;
+        case kReplyArity: {
+            const Command* command = command_by_id(request.info.command);
+            out.literal("-ERR wrong number of arguments for '");
+            out.literal(command->name);
+            out.literal("' command\r\n");
+            return;
+        }
+        case kReplyNoKeys: {
+            const Command* command = command_by_id(request.info.command);
+            out.literal("-ERR '");
+            out.literal(command->name);
+            out.literal("' without a key cannot be routed by a proxy\r\n");
+            return;
+        }
+        case kReplyUnknown:
+        default:
+            out.copy(unknown_command(request.keys));
+            return;
+        }
+    }
+
+    // nutcracker's wording: "-ERR <strerror text>".
+    void render_error(const abi::RequestInfo&, abi::ForwardError error, std::string_view detail,
+                      abi::MessageWriter& out) const override {
+        out.literal("-ERR ");
+        switch (error) {
+        case abi::ForwardError::Timeout:
+            out.literal("Connection timed out");
+            break;
+        case abi::ForwardError::NoServer:
+            out.literal("No server available");
+            break;
+        case abi::ForwardError::ConnectionFailed:
+            out.copy(detail);
+            break;
+        }
+        out.literal("\r\n");
+    }
+
+    std::uint32_t write_handshake(const abi::PoolSettings& pool, abi::MessageWriter& out) const override {
+        std::uint32_t replies = 0;
+        if (!pool.auth.empty()) {
+            array_header(out, 2);
+            bulk(out, "AUTH");
+            bulk(out, pool.auth);
+            ++replies;
+        }
+        if (pool.db != 0) {
+            array_header(out, 2);
+            bulk(out, "SELECT");
+            bulk(out, std::to_string(pool.db));
+            ++replies;
+        }
+        return replies;
+    }
+
+private:
+    // Redis's own wording for a command it does not have, quoting (up to 128
+    // bytes of) the arguments; line breaks become spaces as redis makes them.
+    static std::string unknown_command(std::span<const abi::KeyRef> args) {
+        std::string name = args.empty() ? std::string() : std::string(args[0].view().substr(0, 128));
+        std::string quoted;
+        for (std::size_t i = 1; i < args.size() && quoted.size() < 128; ++i) {
+            quoted += "'" + std::string(args[i].view().substr(0, 128 - quoted.size())) + "' ";
+        }
+        std::string text = "-ERR unknown command '" + name + "', with args beginning with: " + quoted;
+        for (char& ch : text) {
+            if (ch == '\r' || ch == '\n') ch = ' ';
+        }
+        return text + "\r\n";
+    }
+};
+
+const RedisProtocol kProtocol;
+const abi::Protocol* const kProtocols[] = {&kProtocol};
+
+const abi::PluginDescriptor kDescriptor{
+    abi::kAbiVersion, "redis protocol (RESP)", {}, {}, kProtocols,
+};
+
+}  // namespace
+
+const abi::PluginDescriptor* plugin_descriptor() { return &kDescriptor; }
+
+}  // namespace cachemux::redis
+
+CACHEMUX_PLUGIN(cachemux::redis::plugin_descriptor)

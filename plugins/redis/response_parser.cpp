@@ -1,0 +1,136 @@
+// Streaming parser for redis replies (RESP): simple strings, errors,
+// integers, bulk strings and arrays nested to a bounded depth. The elements
+// of a top-level array are reported as records, so MGET's fragments can be
+// merged in key order by reference.
+#include <cstring>
+#include <string_view>
+
+#include "redis.hpp"
+
+namespace cachemux::redis {
+
+namespace {
+
+enum Phase : std::uint8_t { kHeader = 0, kBulk };
+
+constexpr int kMaxDepth = 8;
+
+struct State {
+    std::uint8_t phase;
+    std::uint8_t depth;                   // open arrays
+    std::uint32_t pending[kMaxDepth];     // elements still to read, per open array
+    std::uint64_t remaining;              // bulk bytes (with CRLF) still to skip
+    std::uint64_t element_begin;          // offset of the current top-level element
+};
+static_assert(sizeof(State) <= abi::kParserStateSize);
+
+bool parse_int(std::string_view t, std::int64_t* out) {
+    bool negative = !t.empty() && t[0] == '-';
+    if (negative) t.remove_prefix(1);
+    if (t.empty() || t.size() > 19) return false;
+    std::int64_t v = 0;
+    for (char ch : t) {
+        if (ch < '0' || ch > '9') return false;
+        v = v * 10 + (ch - '0');
+    }
+    *out = negative ? -v : v;
+    return true;
+}
+
+}  // namespace
+
+abi::ParseResult parse_response(abi::ParserState& raw, const char* data, std::size_t size, abi::ResponseInfo& info,
+                                abi::ResponseSink& sink) {
+    State s;
+    std::memcpy(&s, raw.bytes, sizeof(s));
+    const std::uint64_t base = sink.offset();
+    std::size_t pos = 0;
+
+    // A value (of any type) is complete: close the arrays it completes.
+    // Returns true when the whole reply is.
+    auto value_done = [&]() {
+        while (s.depth > 0) {
+            if (s.depth == 1) {
+                sink.record(s.element_begin, base + pos, {nullptr, 0});
+            }
+            if (--s.pending[s.depth - 1] > 0) {
+                if (s.depth == 1) {
+                    s.element_begin = base + pos;
+                }
+                return false;
+            }
+            --s.depth;
+        }
+        return true;
+    };
+
+    while (pos < size) {
+        if (s.phase == kBulk) {
+            std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(s.remaining, size - pos));
+            pos += n;
+            s.remaining -= n;
+            if (s.remaining > 0) {
+                break;
+            }
+            s.phase = kHeader;
+            if (value_done()) {
+                return {abi::ParseStatus::Done, pos};
+            }
+            continue;
+        }
+        const char* nl = static_cast<const char*>(std::memchr(data + pos, '\n', size - pos));
+        if (nl == nullptr) {
+            break;  // the line must arrive whole
+        }
+        std::size_t end = static_cast<std::size_t>(nl - data);
+        if (end == pos || data[end - 1] != '\r') {
+            return {abi::ParseStatus::Error, pos};
+        }
+        char type = data[pos];
+        std::string_view rest(data + pos + 1, end - 1 - (pos + 1));
+        std::size_t line_start = pos;
+        pos = end + 1;
+        if (s.depth == 0) {
+            info.is_error = type == '-';
+            info.is_integer = type == ':';
+        }
+        std::int64_t n = 0;
+        switch (type) {
+        case '+':
+        case '-':
+            break;
+        case ':':
+            if (!parse_int(rest, &n)) return {abi::ParseStatus::Error, line_start};
+            if (s.depth == 0) info.integer = n;
+            break;
+        case '$':
+            if (!parse_int(rest, &n) || n < -1) return {abi::ParseStatus::Error, line_start};
+            if (n >= 0) {
+                s.phase = kBulk;
+                s.remaining = static_cast<std::uint64_t>(n) + 2;
+                continue;
+            }
+            break;  // null bulk
+        case '*':
+            if (!parse_int(rest, &n) || n < -1) return {abi::ParseStatus::Error, line_start};
+            if (n > 0) {
+                if (s.depth == kMaxDepth) return {abi::ParseStatus::Error, line_start};
+                s.pending[s.depth++] = static_cast<std::uint32_t>(n);
+                if (s.depth == 1) {
+                    s.element_begin = base + pos;
+                }
+                continue;
+            }
+            break;  // empty or null array
+        default:
+            return {abi::ParseStatus::Error, line_start};
+        }
+        if (value_done()) {
+            return {abi::ParseStatus::Done, pos};
+        }
+    }
+    std::memcpy(raw.bytes, &s, sizeof(s));
+    return {abi::ParseStatus::Again, pos};
+}
+
+}  // namespace cachemux::redis
