@@ -131,7 +131,7 @@ public:
             out.literal("-ERR Client sent AUTH, but no password is set\r\n");
             return;
         case kReplyNoAuth:
-            out.literal("-NOAUTH Authentication required.\r\n");
+            out.literal("-NOAUTH Authentication required\r\n");
             return;
         case kReplyArity: {
             const Command* command = command_by_id(request.info.command);
