@@ -78,11 +78,13 @@ public:
         const Command* command = command_by_id(in.request.info.command);
         switch (command->merge) {
         case Merge::Sum: {
-            std::int64_t total = 0;
+            long long total = 0;
             for (const auto& f : in.fragments) {
                 total += f.info.integer;
             }
-            out.copy(":" + std::to_string(total) + "\r\n");
+            char buf[32];
+            int len = std::snprintf(buf, sizeof(buf), ":%lld\r\n", total);
+            out.copy({buf, static_cast<std::size_t>(len)});
             return;
         }
         case Merge::Ok:
@@ -92,7 +94,13 @@ public:
         case Merge::None: {
             // One element per key, in key order, taken in turn from the
             // reply of the fragment that carried the key.
-            std::vector<std::uint32_t> cursor(in.fragments.size(), 0);
+            std::uint32_t cursor_small[64] = {};
+            std::vector<std::uint32_t> cursor_large;  // only for pools of more than 64 servers
+            std::uint32_t* cursor = cursor_small;
+            if (in.fragments.size() > 64) {
+                cursor_large.assign(in.fragments.size(), 0);
+                cursor = cursor_large.data();
+            }
             array_header(out, in.request.keys.size());
             for (std::size_t i = 0; i < in.request.keys.size(); ++i) {
                 std::uint32_t f = in.fragment_of_key[i];
