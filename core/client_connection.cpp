@@ -214,18 +214,13 @@ void ClientConnection::forward(Request* request) {
         upstream_.send(first, request);
         return;
     }
-    // Several keys: split only if they live on different servers.
+    // Several keys: always split, even when one server holds them all, so the
+    // reply is the protocol's merge either way (nutcracker's replies, errors
+    // included, depend on it).
     request->fragment_of_key.resize(keys.size());
-    bool one_server = true;
     for (std::size_t i = 0; i < keys.size(); ++i) {
         std::uint32_t server = i == 0 ? first : pool.server_for_key(keys[i].data, keys[i].len);
         request->fragment_of_key[i] = server;  // a server index for now; see fragment()
-        one_server = one_server && server == first;
-    }
-    if (one_server) {
-        request->fragment_of_key.clear();
-        upstream_.send(first, request);
-        return;
     }
     fragment(request);
 }

@@ -252,9 +252,7 @@ void ServerConnection::parse_responses() {
         if (result.status == abi::ParseStatus::Done) {
             parsing_ = false;
             if (request->internal) {
-                if (!handshake_reply(request)) {
-                    return;
-                }
+                handshake_reply(request);
                 continue;
             }
             in_flight_.pop_front();
@@ -268,13 +266,10 @@ void ServerConnection::parse_responses() {
     }
 }
 
-// One reply to the handshake; false if the server refused it (the connection
-// is failed then, and every request queued on it gets an error reply).
-bool ServerConnection::handshake_reply(Request* handshake) {
-    if (handshake->reply_info.is_error) {
-        fail(EACCES);
-        return false;
-    }
+// One reply to the handshake. An error is swallowed, as nutcracker swallows
+// a server's refusal of its AUTH: the server's own replies (NOAUTH) then tell
+// clients what is wrong, request by request.
+void ServerConnection::handshake_reply(Request* handshake) {
     handshake->reply.clear();
     handshake->reply_info = {};
     if (--handshake_replies_ == 0) {
@@ -282,7 +277,6 @@ bool ServerConnection::handshake_reply(Request* handshake) {
         handshake->in_server_queue = false;
         upstream_.worker().requests().release_if_unowned(handshake);
     }
-    return true;
 }
 
 // A request has its response (or its error reply): hand it on.
@@ -343,6 +337,7 @@ void ServerConnection::fail(int err) {
         r->reply.clear();
         r->records.clear();
         r->reply_info.is_error = true;
+        r->reply_info.forward_failed = true;
         if (r->info.noreply || r->internal) {
             r->in_server_queue = false;
             upstream_.worker().requests().release_if_unowned(r);

@@ -43,7 +43,7 @@ private:
     void fail(int err);
     void complete(Request* request);
     void queue_handshake();
-    bool handshake_reply(Request* handshake);
+    void handshake_reply(Request* handshake);
 
     Upstream& upstream_;
     const Server& server_;

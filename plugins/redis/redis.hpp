@@ -21,6 +21,9 @@ enum LocalReply : std::uint16_t {
     kReplyUnknown,       // not a command the proxy forwards: keys hold the arguments
     kReplyArity,         // wrong number of arguments for the command (RequestInfo::command)
     kReplyNoKeys,        // a command that must be routed by a key carries none (EVAL numkeys 0)
+    kReplyNotInteger,    // EVAL numkeys is not a number
+    kReplyKeysGreater,   // EVAL numkeys beyond its arguments
+    kReplyKeysNegative,  // EVAL numkeys below 0
 };
 
 // Per-client session bits (abi::SessionState).

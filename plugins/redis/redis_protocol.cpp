@@ -69,9 +69,17 @@ public:
     }
 
     void merge_replies(const abi::MergeInput& in, abi::MessageWriter& out) const override {
+        // As nutcracker: a piece that reached no server fails the whole with
+        // that error; a piece a server refused fails it with "Invalid argument".
         for (std::uint32_t f = 0; f < in.fragments.size(); ++f) {
-            if (in.fragments[f].info.is_error) {
-                out.response(f, 0, in.fragments[f].size);  // the first error stands for all
+            if (in.fragments[f].info.forward_failed) {
+                out.response(f, 0, in.fragments[f].size);
+                return;
+            }
+        }
+        for (const auto& f : in.fragments) {
+            if (f.info.is_error) {
+                out.literal("-ERR Invalid argument\r\n");
                 return;
             }
         }
@@ -155,6 +163,15 @@ public:
             out.literal("' without a key cannot be routed by a proxy\r\n");
             return;
         }
+        case kReplyNotInteger:
+            out.literal("-ERR value is not an integer or out of range\r\n");
+            return;
+        case kReplyKeysGreater:
+            out.literal("-ERR Number of keys can't be greater than number of args\r\n");
+            return;
+        case kReplyKeysNegative:
+            out.literal("-ERR Number of keys can't be negative\r\n");
+            return;
         case kReplyUnknown:
         default:
             out.copy(unknown_command(request.keys));

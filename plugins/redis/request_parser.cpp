@@ -37,6 +37,7 @@ struct State {
     std::uint32_t quoted;  // arguments reported for an unknown command's error
     const Command* command;
     std::int64_t numkeys;  // EVAL/EVALSHA
+    bool numkeys_bad;      // not a number
     std::uint64_t remaining;
     std::uint64_t bulk_len;
 };
@@ -59,7 +60,7 @@ Role role_of(const State& s) {
     const Command& c = *s.command;
     switch (c.keys) {
     case KeyRule::None:
-        if (s.argi == 1 && is(&c, cmd::auth)) return Role::Password;
+        if (s.argi == 1 && s.argc == 2 && is(&c, cmd::auth)) return Role::Password;
         if (s.argi == 1 && is(&c, cmd::ping)) return Role::Message;
         return Role::Skip;
     case KeyRule::First:
@@ -115,7 +116,10 @@ void on_argument(State& s, std::string_view arg, abi::RequestInfo& info, abi::Re
         info.command = s.command->id;
         auto* session = reinterpret_cast<Session*>(sink.session().bytes);
         // Redis's order: an unknown command, then the argument count, then AUTH.
-        if (!arity_ok(*s.command, s.argc)) {
+        // MSET-like commands also need whole key/value pairs, and AUTH only a
+        // password (redis 6 would read a user name too, which a proxy has not).
+        bool pairs_broken = s.command->keys == KeyRule::Pairs && s.argc % 2 == 0;
+        if (!arity_ok(*s.command, s.argc) || pairs_broken || (is(s.command, cmd::auth) && s.argc != 2)) {
             s.local = kReplyArity;
         } else if (!sink.pool().auth.empty() && !session->authenticated && !is(s.command, cmd::auth) &&
                    !is(s.command, cmd::quit)) {
@@ -129,7 +133,10 @@ void on_argument(State& s, std::string_view arg, abi::RequestInfo& info, abi::Re
         ++s.keys;
         return;
     case Role::NumKeys:
-        if (!parse_int(arg, &s.numkeys)) s.numkeys = 0;
+        if (!parse_int(arg, &s.numkeys)) {
+            s.numkeys = 0;
+            s.numkeys_bad = true;
+        }
         return;
     case Role::Password: {
         auto* session = reinterpret_cast<Session*>(sink.session().bytes);
@@ -174,7 +181,7 @@ void finish(State& s, abi::RequestInfo& info, abi::RequestSink& sink) {
             info.local_reply = kReplyNothing;  // nutcracker closes without a reply
             info.close_after = true;
         } else if (is(s.command, cmd::ping)) {
-            info.local_reply = s.argc == 2 ? kReplyEcho : kReplyPong;
+            info.local_reply = s.argc == 1 ? kReplyPong : s.argc == 2 ? kReplyEcho : kReplyArity;
         } else {
             // COMMAND, LOLWUT: keyless but forwarded; nutcracker hashes the
             // empty key, which lands where hash 0 does.
@@ -182,6 +189,12 @@ void finish(State& s, abi::RequestInfo& info, abi::RequestSink& sink) {
             info.route = abi::Route::Forward;
             info.local_reply = kNoLocalReply;
         }
+    } else if (s.command->keys == KeyRule::Eval && s.numkeys_bad) {
+        info.local_reply = kReplyNotInteger;  // redis's checks, in redis's order
+    } else if (s.command->keys == KeyRule::Eval && s.numkeys > static_cast<std::int64_t>(s.argc) - 3) {
+        info.local_reply = kReplyKeysGreater;
+    } else if (s.command->keys == KeyRule::Eval && s.numkeys < 0) {
+        info.local_reply = kReplyKeysNegative;
     } else if (s.keys == 0) {
         info.local_reply = kReplyNoKeys;
     } else {

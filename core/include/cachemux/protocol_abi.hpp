@@ -87,6 +87,7 @@ struct Record {
 // What the parser tells the core about one response.
 struct ResponseInfo {
     bool is_error = false;     // the server refused or failed the request
+    bool forward_failed = false;  // no server reply: the proxy's render_error text stands in
     bool is_integer = false;   // an integer reply (`integer` holds it): replies to split
     std::int64_t integer = 0;  // DELs are summed from these
 };
@@ -195,8 +196,9 @@ public:
     virtual void render_error(const RequestInfo& request, ForwardError error, std::string_view detail,
                               MessageWriter& out) const = 0;
     // What the core sends first on every new server connection (redis: AUTH,
-    // SELECT); returns how many replies it must read, all of them non-errors,
-    // before the connection serves requests. Most protocols write nothing.
+    // SELECT); returns how many replies the core must read (and drop, errors
+    // too, as nutcracker does) before the first request's. Most protocols
+    // write nothing.
     virtual std::uint32_t write_handshake(const PoolSettings& pool, MessageWriter& out) const = 0;
 };
 
