@@ -1232,3 +1232,119 @@ int ProxiedMemcached::backend_of(std::string_view key) const {
 }
 
 }  // namespace harness
+
+// ------------------------------------------------------------ redis (RESP)
+
+namespace harness::resp {
+
+std::string command(const std::vector<std::string>& args) {
+    std::string s = "*" + std::to_string(args.size()) + "\r\n";
+    for (const auto& a : args) {
+        s += "$" + std::to_string(a.size()) + "\r\n";
+        s += a;
+        s += "\r\n";
+    }
+    return s;
+}
+
+namespace {
+
+// Parses one reply starting at `pos`; returns the position after it, or npos
+// while incomplete.  Nesting is iterative (a count of pending elements per
+// level), so a hostile depth cannot exhaust the stack.
+std::size_t parse_reply(std::string_view b, std::size_t pos) {
+    std::vector<long long> pending;  // elements still expected per open array
+    for (;;) {
+        if (pos >= b.size()) return std::string_view::npos;
+        auto eol = b.find("\r\n", pos);
+        if (eol == std::string_view::npos) return std::string_view::npos;
+        char type = b[pos];
+        std::string_view rest = b.substr(pos + 1, eol - pos - 1);
+        long long n = 0;
+        switch (type) {
+            case '+':
+            case '-':
+            case ':':
+                pos = eol + 2;
+                break;
+            case '$': {
+                auto r = std::from_chars(rest.data(), rest.data() + rest.size(), n);
+                if (r.ec != std::errc() || r.ptr != rest.data() + rest.size())
+                    throw HarnessError("bad RESP bulk length \"" + escape(rest) + "\"");
+                if (n < 0) {
+                    pos = eol + 2;
+                } else {
+                    std::size_t end = eol + 2 + static_cast<std::size_t>(n) + 2;
+                    if (b.size() < end) return std::string_view::npos;
+                    pos = end;
+                }
+                break;
+            }
+            case '*': {
+                auto r = std::from_chars(rest.data(), rest.data() + rest.size(), n);
+                if (r.ec != std::errc() || r.ptr != rest.data() + rest.size())
+                    throw HarnessError("bad RESP array length \"" + escape(rest) + "\"");
+                pos = eol + 2;
+                if (n > 0) {
+                    pending.push_back(n);
+                    continue;  // its first element follows
+                }
+                break;
+            }
+            default:
+                throw HarnessError("not a RESP reply: \"" + escape(b.substr(pos, 80)) + "\"");
+        }
+        // One element (or a whole reply) ended at `pos`.
+        while (!pending.empty() && --pending.back() == 0) pending.pop_back();
+        if (pending.empty()) return pos;
+    }
+}
+
+}  // namespace
+
+std::size_t reply_length(std::string_view buf) {
+    std::size_t end = parse_reply(buf, 0);
+    return end == std::string_view::npos ? 0 : end;
+}
+
+std::string read_reply(Connection& c, Millis timeout) {
+    return c.read_until([](std::string_view b) { return reply_length(b); }, timeout);
+}
+
+std::string read_replies(Connection& c, std::size_t n, Millis timeout) {
+    std::string out;
+    for (std::size_t i = 0; i < n; ++i) out += read_reply(c, timeout);
+    return out;
+}
+
+std::string call(Connection& c, std::string_view request, Millis timeout) {
+    c.send_all(request);
+    return read_reply(c, timeout);
+}
+
+void flush_server(int port, const std::string& password) {
+    Connection c(port);
+    if (!password.empty()) {
+        std::string r = call(c, cmd("AUTH", password));
+        if (r != "+OK\r\n")
+            throw HarnessError("AUTH on redis " + std::to_string(port) + ": \"" + escape(r) + "\"");
+    }
+    for (const auto& [what, request] : {std::pair<const char*, std::string>{"FLUSHALL", cmd("FLUSHALL")},
+                                        std::pair<const char*, std::string>{"SCRIPT FLUSH", cmd("SCRIPT", "FLUSH")}}) {
+        std::string r = call(c, request);
+        if (r != "+OK\r\n")
+            throw HarnessError(std::string(what) + " on redis " + std::to_string(port) + ": \"" + escape(r) + "\"");
+    }
+}
+
+std::string redis_plugin_path() { return cachemux_plugin_dir() + "/redis.so"; }
+
+void require_redis_plugin(ProxyKind kind) {
+    if (kind != ProxyKind::Cachemux) return;
+    const std::string path = redis_plugin_path();
+    REQUIRE_MESSAGE(fs::exists(path), "the redis protocol plugin " << path
+                                          << " does not exist (not built yet): cachemux cannot serve "
+                                             "`redis: true` pools, so this redis test fails");
+}
+
+}  // namespace harness::resp

@@ -433,3 +433,43 @@ struct ProxiedMemcached {
     }
 // A test case for cachemux's own behaviour (where it deliberately differs from nutcracker).
 #define HARNESS_CACHEMUX_TEST(name) TEST_CASE(name " [cachemux]" * doctest::test_suite("cachemux"))
+
+// ------------------------------------------------------------ redis (RESP)
+//
+// Helpers for the redis tests (tests/integration/redis_*_test.cpp): build
+// RESP commands, read exactly one RESP2 reply (nested arrays included) with a
+// bounded wait, talk to a redis-server directly.  Self-contained: nothing
+// above depends on it.
+namespace harness::resp {
+
+// "*N\r\n$len\r\narg\r\n..." for the given arguments.
+std::string command(const std::vector<std::string>& args);
+template <class... A>
+std::string cmd(const A&... args) {
+    return command(std::vector<std::string>{std::string(args)...});
+}
+
+// Length of the first complete RESP2 reply (+ - : $ *, arrays nested to any
+// depth, $-1 and *-1 included) at the start of `buf`; 0 while incomplete.
+// Throws HarnessError if the first byte of a reply is not a RESP type byte.
+std::size_t reply_length(std::string_view buf);
+
+// Exactly one reply from `c` (bounded by `timeout`; throws HarnessError on
+// timeout or close before a complete reply).
+std::string read_reply(Connection& c, Millis timeout = kDefaultTimeout);
+// `n` replies, concatenated (each bounded by `timeout`).
+std::string read_replies(Connection& c, std::size_t n, Millis timeout = kDefaultTimeout);
+// send_all(request) then read_reply().
+std::string call(Connection& c, std::string_view request, Millis timeout = kDefaultTimeout);
+
+// Straight to a redis-server: AUTH first when `password` is given, then
+// FLUSHALL and SCRIPT FLUSH.  Throws HarnessError unless both answer +OK.
+void flush_server(int port, const std::string& password = "");
+
+// `<plugin dir>/redis.so`, the protocol plugin cachemux loads for `redis: true`.
+std::string redis_plugin_path();
+// For kind == Cachemux: REQUIREs that redis_plugin_path() exists, failing the
+// test case with one clear message when it does not.  No-op for nutcracker.
+void require_redis_plugin(ProxyKind kind);
+
+}  // namespace harness::resp
