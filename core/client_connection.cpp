@@ -8,6 +8,7 @@
 #include <climits>
 #include <cstring>
 
+#include "iovec_batch.hpp"
 #include "message_writer.hpp"
 #include "worker.hpp"
 
@@ -42,8 +43,6 @@ private:
     abi::SessionState& session_;
     const abi::PoolSettings& pool_;
 };
-
-constexpr int kMaxIov = 128;
 
 }  // namespace
 
@@ -300,26 +299,13 @@ void ClientConnection::write_replies() {
             close();
             return;
         }
-        iovec iov[kMaxIov];
-        int niov = 0;
-        std::size_t skip = head_written_;
-        for (Request* r = head_; r != nullptr && r->done && niov < kMaxIov; r = r->next_in_client) {
-            for (const Segment& s : r->reply.segments()) {
-                if (skip >= s.len) {
-                    skip -= s.len;
-                    continue;
-                }
-                iov[niov++] = {const_cast<char*>(s.data + skip), s.len - skip};
-                skip = 0;
-                if (niov == kMaxIov) {
-                    break;
-                }
-            }
-            if (r->info.close_after) {
+        IovecBatch batch(head_written_);
+        for (Request* r = head_; r != nullptr && r->done; r = r->next_in_client) {
+            if (!batch.add(r->reply) || r->info.close_after) {
                 break;
             }
         }
-        ssize_t n = niov == 0 ? 0 : ::writev(fd_, iov, niov);
+        ssize_t n = batch.size() == 0 ? 0 : ::writev(fd_, batch.data(), batch.size());
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 event_add(write_event_, nullptr);

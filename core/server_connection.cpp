@@ -8,14 +8,13 @@
 #include <cstring>
 
 #include "client_connection.hpp"
+#include "iovec_batch.hpp"
 #include "message_writer.hpp"
 #include "worker.hpp"
 
 namespace cachemux {
 
 namespace {
-
-constexpr int kMaxIov = 128;
 
 // Records the value records of the response being parsed into its request.
 class RecordCollector final : public abi::ResponseSink {
@@ -163,26 +162,13 @@ void ServerConnection::flush() {
 void ServerConnection::write_requests() {
     RequestPool& requests = upstream_.worker().requests();
     while (!to_send_.empty()) {
-        iovec iov[kMaxIov];
-        int niov = 0;
-        std::size_t skip = head_written_;
+        IovecBatch batch(head_written_);
         for (Request* r = to_send_.front(); r != nullptr; r = r->next_in_server) {
-            for (const Segment& s : r->bytes.segments()) {
-                if (skip >= s.len) {
-                    skip -= s.len;
-                    continue;
-                }
-                iov[niov++] = {const_cast<char*>(s.data + skip), s.len - skip};
-                skip = 0;
-                if (niov == kMaxIov) {
-                    break;
-                }
-            }
-            if (niov == kMaxIov) {
+            if (!batch.add(r->bytes)) {
                 break;
             }
         }
-        ssize_t n = ::writev(fd_, iov, niov);
+        ssize_t n = ::writev(fd_, batch.data(), batch.size());
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 event_add(write_event_, nullptr);
