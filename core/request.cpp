@@ -11,6 +11,7 @@ void Request::reset() {
     key_bufs.clear();
     key_payloads.clear();
     internal = false;
+    sent_at_ms = 0;
     reply.clear();
     reply_info = {};
     records.clear();

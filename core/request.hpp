@@ -24,6 +24,7 @@ struct Request {
     // empty unless the protocol reports payloads, else parallel to `keys`.
     std::vector<abi::KeyPayload> key_payloads;
     bool internal = false;  // the proxy's own (a server handshake), not a client's
+    std::int64_t sent_at_ms = 0;  // when it was written to its server (steady clock)
 
     // --- the reply
     MessageBytes reply;  // to the client, or a fragment's response

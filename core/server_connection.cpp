@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "client_connection.hpp"
@@ -15,6 +16,12 @@
 namespace cachemux {
 
 namespace {
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
 
 // Records the value records of the response being parsed into its request.
 class RecordCollector final : public abi::ResponseSink {
@@ -32,11 +39,55 @@ private:
 }  // namespace
 
 ServerConnection::ServerConnection(Upstream& upstream, const Server& server)
-    : upstream_(upstream), server_(server), in_(upstream.worker().mbufs()) {}
+    : upstream_(upstream), server_(server), in_(upstream.worker().mbufs()) {
+    if (upstream_.pool().config().timeout_ms > 0) {
+        timer_ = evtimer_new(upstream_.worker().base(), &ServerConnection::on_timeout, this);
+    }
+}
+
+void ServerConnection::on_timeout(evutil_socket_t, short, void* arg) {
+    auto* self = static_cast<ServerConnection*>(arg);
+    if (self->connecting_) {
+        self->fail(ETIMEDOUT);
+        return;
+    }
+    if (self->in_flight_.empty()) {
+        return;
+    }
+    std::int64_t deadline = self->in_flight_.front()->sent_at_ms + self->upstream_.pool().config().timeout_ms;
+    if (now_ms() >= deadline) {
+        // As nutcracker: the connection goes, and every request on it gets
+        // "Connection timed out"; the next request connects afresh.
+        self->fail(ETIMEDOUT);
+    } else {
+        self->arm_timer();
+    }
+}
+
+void ServerConnection::arm_timer() {
+    if (timer_ == nullptr) {
+        return;
+    }
+    std::int64_t timeout = upstream_.pool().config().timeout_ms;
+    std::int64_t wait;
+    if (connecting_) {
+        wait = timeout;
+    } else if (!in_flight_.empty()) {
+        wait = std::max<std::int64_t>(0, in_flight_.front()->sent_at_ms + timeout - now_ms());
+    } else {
+        evtimer_del(timer_);
+        return;
+    }
+    timeval tv{static_cast<time_t>(wait / 1000), static_cast<suseconds_t>((wait % 1000) * 1000)};
+    evtimer_add(timer_, &tv);
+}
 
 ServerConnection::~ServerConnection() {
     // The worker is shutting down: nobody waits for these replies any more.
     upstream_.worker().flushes().cancel(this);
+    if (timer_ != nullptr) {
+        event_free(timer_);
+    }
     RequestPool& requests = upstream_.worker().requests();
     in_flight_.splice_back(to_send_);
     while (!in_flight_.empty()) {
@@ -70,6 +121,7 @@ void ServerConnection::on_write(evutil_socket_t, short, void* arg) {
             return;
         }
         self->connecting_ = false;
+        self->arm_timer();
     }
     self->write_requests();
 }
@@ -108,6 +160,7 @@ void ServerConnection::connect() {
     }
     event_add(read_event_, nullptr);
     event_add(write_event_, nullptr);
+    arm_timer();  // a connect that hangs times out like a request
 }
 
 void ServerConnection::on_connect_failed(evutil_socket_t, short, void* arg) {
@@ -189,7 +242,14 @@ void ServerConnection::write_requests() {
                 r->in_server_queue = false;
                 requests.release_if_unowned(r);
             } else {
+                bool was_idle = in_flight_.empty();
                 in_flight_.push_back(r);
+                if (timer_ != nullptr) {
+                    r->sent_at_ms = now_ms();
+                    if (was_idle) {
+                        arm_timer();
+                    }
+                }
             }
         }
         head_written_ = written;
@@ -242,6 +302,7 @@ void ServerConnection::parse_responses() {
                 continue;
             }
             in_flight_.pop_front();
+            arm_timer();
             complete(request);
         } else if (result.status == abi::ParseStatus::Error) {
             fail(EPROTO);
@@ -260,6 +321,7 @@ void ServerConnection::handshake_reply(Request* handshake) {
     handshake->reply_info = {};
     if (--handshake_replies_ == 0) {
         in_flight_.pop_front();
+        arm_timer();
         handshake->in_server_queue = false;
         upstream_.worker().requests().release_if_unowned(handshake);
     }
@@ -311,6 +373,9 @@ void ServerConnection::fail(int err) {
     parsing_ = false;
     head_written_ = 0;
     handshake_replies_ = 0;
+    if (timer_ != nullptr) {
+        evtimer_del(timer_);
+    }
     in_.reset();
     // Every request still owed a response gets an error reply, in order.
     const abi::Protocol& protocol = upstream_.pool().protocol();

@@ -34,6 +34,7 @@ private:
     static void on_read(evutil_socket_t fd, short events, void* arg);
     static void on_write(evutil_socket_t fd, short events, void* arg);
     static void on_connect_failed(evutil_socket_t fd, short events, void* arg);
+    static void on_timeout(evutil_socket_t fd, short events, void* arg);
 
     void connect();
     void write_requests();
@@ -43,6 +44,9 @@ private:
     void fail(int err);
     void complete(Request* request);
     void queue_handshake();
+    // The pool's `timeout`: arms the timer for the oldest request in flight
+    // (or for the connect under way), or disarms it.
+    void arm_timer();
     void handshake_reply(Request* handshake);
 
     Upstream& upstream_;
@@ -55,6 +59,7 @@ private:
     int connect_errno_ = 0;
     event* read_event_ = nullptr;
     event* write_event_ = nullptr;
+    event* timer_ = nullptr;  // only with a pool `timeout`
 
     RequestQueue to_send_;            // not yet (fully) written
     std::size_t head_written_ = 0;    // bytes of to_send_.front() written
