@@ -206,7 +206,15 @@ void ClientConnection::queue_reply(Request* request) {
 }
 
 void ClientConnection::forward(Request* request) {
-    const ServerPool& pool = upstream_.pool();
+    const ServerPool& pool = upstream_.routing_pool();
+    if (!pool.has_live_servers()) {
+        // Every server ejected: nutcracker's reply is a refused connection.
+        MessageBytesWriter writer(request->reply, upstream_.worker().scratch(), request);
+        upstream_.pool().protocol().render_error(request->info, abi::ForwardError::ConnectionFailed,
+                                                 std::strerror(ECONNREFUSED), writer);
+        request->done = true;
+        return;
+    }
     const auto& keys = request->keys;
     std::uint32_t first = pool.server_for_key(keys[0].data, keys[0].len);
     if (keys.size() == 1) {

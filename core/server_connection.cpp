@@ -38,8 +38,8 @@ private:
 
 }  // namespace
 
-ServerConnection::ServerConnection(Upstream& upstream, const Server& server)
-    : upstream_(upstream), server_(server), in_(upstream.worker().mbufs()) {
+ServerConnection::ServerConnection(Upstream& upstream, const Server& server, std::uint32_t index)
+    : upstream_(upstream), server_(server), index_(index), in_(upstream.worker().mbufs()) {
     if (upstream_.pool().config().timeout_ms > 0) {
         timer_ = evtimer_new(upstream_.worker().base(), &ServerConnection::on_timeout, this);
     }
@@ -303,6 +303,7 @@ void ServerConnection::parse_responses() {
             }
             in_flight_.pop_front();
             arm_timer();
+            upstream_.server_answered(index_);
             complete(request);
         } else if (result.status == abi::ParseStatus::Error) {
             fail(EPROTO);
@@ -377,6 +378,7 @@ void ServerConnection::fail(int err) {
         evtimer_del(timer_);
     }
     in_.reset();
+    upstream_.server_failed(index_);  // may eject the server from the ring
     // Every request still owed a response gets an error reply, in order.
     const abi::Protocol& protocol = upstream_.pool().protocol();
     RequestQueue failed;

@@ -19,7 +19,7 @@ struct Server;
 
 class ServerConnection final : public Flushable {
 public:
-    ServerConnection(Upstream& upstream, const Server& server);
+    ServerConnection(Upstream& upstream, const Server& server, std::uint32_t index);
     ~ServerConnection();
     ServerConnection(const ServerConnection&) = delete;
     ServerConnection& operator=(const ServerConnection&) = delete;
@@ -51,6 +51,7 @@ private:
 
     Upstream& upstream_;
     const Server& server_;
+    std::uint32_t index_;  // the server's place in its pool
     SocketAddress address_;
     bool resolved_ = false;
     int fd_ = -1;

@@ -42,6 +42,23 @@ std::shared_ptr<const ServerPool> ServerPool::build(const PoolConfig& pool, Plug
     return p;
 }
 
+std::shared_ptr<const ServerPool> ServerPool::with_live(const std::vector<bool>& live) const {
+    std::shared_ptr<ServerPool> p(new ServerPool());
+    p->config_ = config_;
+    p->servers_ = servers_;
+    p->hash_ = hash_;
+    p->distribution_ = distribution_;
+    p->protocol_ = protocol_;
+    p->settings_ = {p->config_.redis_auth, p->config_.redis_db};
+    std::vector<abi::ServerSpec> specs;
+    specs.reserve(servers_.size());
+    for (std::size_t i = 0; i < servers_.size(); ++i) {
+        specs.push_back({p->servers_[i].name, p->servers_[i].weight, static_cast<bool>(live[i])});
+    }
+    p->continuum_ = distribution_->build(specs);
+    return p;
+}
+
 std::uint32_t ServerPool::server_for_key(const char* key, std::size_t len) const noexcept {
     // nutcracker's rules, in its order: one server needs no hash; the hash
     // tag narrows the key when both tag characters enclose at least one byte;

@@ -32,8 +32,13 @@ public:
     static std::shared_ptr<const ServerPool> build(const PoolConfig& pool, PluginRegistry& registry,
                                                    const std::string& config_file);
 
+    // The same pool with only the servers marked live on its ring (ejection).
+    std::shared_ptr<const ServerPool> with_live(const std::vector<bool>& live) const;
+
     // The server that owns `key`: hash_tag applied, one hash, one ring lookup.
+    // Only when has_live_servers().
     std::uint32_t server_for_key(const char* key, std::size_t len) const noexcept;
+    bool has_live_servers() const noexcept { return continuum_->live_servers() > 0; }
 
     const PoolConfig& config() const { return config_; }
     const std::vector<Server>& servers() const { return servers_; }

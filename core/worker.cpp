@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <ctime>
 #include <stdexcept>
 
@@ -13,15 +14,47 @@
 
 namespace cachemux {
 
+namespace {
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
 Upstream::Upstream(Worker& worker, std::shared_ptr<const ServerPool> pool)
-    : worker_(worker), pool_(std::move(pool)), servers_(pool_->servers().size()) {
+    : worker_(worker),
+      configured_(pool),
+      pool_(std::move(pool)),
+      live_(pool_->servers().size(), pool_->config()),
+      servers_(pool_->servers().size()) {
     int per_server = std::max(1, pool_->config().server_connections);
     for (std::size_t i = 0; i < servers_.size(); ++i) {
         for (int c = 0; c < per_server; ++c) {
-            servers_[i].connections.push_back(std::make_unique<ServerConnection>(*this, pool_->servers()[i]));
+            servers_[i].connections.push_back(
+                std::make_unique<ServerConnection>(*this, configured_->servers()[i], static_cast<std::uint32_t>(i)));
         }
     }
 }
+
+const ServerPool& Upstream::routing_pool() {
+    if (live_.any_ejected() && live_.rejoin_due(now_ms())) {
+        rebuild_ring();
+    }
+    return *pool_;
+}
+
+void Upstream::server_failed(std::uint32_t index) {
+    if (live_.failed(index, now_ms())) {
+        rebuild_ring();
+    }
+}
+
+// A new ring beside the old one, swapped in whole; requests already queued
+// keep the server they were routed to.
+void Upstream::rebuild_ring() { pool_ = configured_->with_live(live_.live(now_ms())); }
 
 Upstream::~Upstream() {
     if (accept_event_ != nullptr) {

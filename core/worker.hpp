@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "flush_queue.hpp"
+#include "live_set.hpp"
 #include "mbuf.hpp"
 #include "message_writer.hpp"
 #include "request.hpp"
@@ -33,7 +34,13 @@ public:
     // Queues `request` on a connection to server `index`.
     void send(std::uint32_t index, Request* request);
 
+    // The pool as it routes now: its ring without the servers ejected.
     const ServerPool& pool() const { return *pool_; }
+    // pool(), first letting servers whose retry time has come rejoin the ring.
+    const ServerPool& routing_pool();
+    // auto_eject_hosts bookkeeping, from the server connections.
+    void server_failed(std::uint32_t index);
+    void server_answered(std::uint32_t index) { live_.answered(index); }
     Worker& worker() { return worker_; }
     void forget_client(ClientConnection* client) { clients_.erase(client); }
 
@@ -41,7 +48,11 @@ private:
     static void on_accept(evutil_socket_t fd, short events, void* arg);
 
     Worker& worker_;
-    std::shared_ptr<const ServerPool> pool_;
+    void rebuild_ring();
+
+    std::shared_ptr<const ServerPool> configured_;  // every server on the ring; connections refer to its servers
+    std::shared_ptr<const ServerPool> pool_;        // the ring in use (servers ejected or not)
+    LiveSet live_;
     int listen_fd_ = -1;
     event* accept_event_ = nullptr;
     // Per server: its connections, used in turn.
