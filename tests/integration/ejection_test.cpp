@@ -102,8 +102,7 @@ static void rejoin(ProxyKind kind) {
     REQUIRE_FALSE(key_on[1].empty());
     // Server 1 stops answering: its request times out, which ejects it, and
     // its key goes to server 0 meanwhile.
-    backends[1]->process().signal(SIGSTOP);
-    std::this_thread::sleep_for(100ms);  // let the stop take hold
+    freeze(backends[1]->process());
     CHECK(c.mc("get " + key_on[1] + "\r\n") == "SERVER_ERROR Connection timed out\r\n");
     CHECK(c.mc(mc::set(key_on[1], "moved")) == "STORED\r\n");
     CHECK(mc::holds_many(backends[0]->port(), {key_on[1]})[0]);

@@ -18,7 +18,7 @@ static void memcache_timeout(ProxyKind kind) {
     Connection c(px.port());
     REQUIRE(c.mc(mc::set("k", "v")) == "STORED\r\n");
 
-    px.backends[0]->process().signal(SIGSTOP);
+    freeze(px.backends[0]->process());
     auto started = Clock::now();
     c.send_all("get k\r\nget k\r\n");
     std::string replies = c.read_until("\r\n", 5000ms);

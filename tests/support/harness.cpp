@@ -1348,3 +1348,20 @@ void require_redis_plugin(ProxyKind kind) {
 }
 
 }  // namespace harness::resp
+
+namespace harness {
+
+void freeze(Process& process) {
+    process.signal(SIGSTOP);
+    for (int i = 0; i < 400; ++i) {
+        std::ifstream stat("/proc/" + std::to_string(process.pid()) + "/stat");
+        std::string line;
+        std::getline(stat, line);
+        auto close_paren = line.rfind(')');
+        if (close_paren != std::string::npos && close_paren + 2 < line.size() && line[close_paren + 2] == 'T') return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    throw HarnessError("process " + std::to_string(process.pid()) + " did not stop after SIGSTOP");
+}
+
+}  // namespace harness

@@ -170,6 +170,11 @@ struct CommandResult {
 CommandResult run_command(std::vector<std::string> argv, Millis timeout,
                           ProcessOptions options = {});
 
+// SIGSTOP, then wait until /proc shows the process stopped: the signal reaches
+// a multi-threaded server a moment after kill() returns, and a request sent
+// in that moment would still be answered.
+void freeze(Process& process);
+
 // ------------------------------------------------------------------ servers
 
 // memcached -p PORT -l 127.0.0.1 -U 0 -t 1 -m 64 [extra...]
