@@ -5,23 +5,17 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 
 #include "client_connection.hpp"
 #include "iovec_batch.hpp"
 #include "message_writer.hpp"
+#include "steady_clock.hpp"
 #include "worker.hpp"
 
 namespace cachemux {
 
 namespace {
-
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 // Records the value records of the response being parsed into its request.
 class RecordCollector final : public abi::ResponseSink {

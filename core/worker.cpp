@@ -4,25 +4,15 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <ctime>
 #include <stdexcept>
 
 #include "client_connection.hpp"
 #include "server_connection.hpp"
 #include "socket.hpp"
+#include "steady_clock.hpp"
 
 namespace cachemux {
-
-namespace {
-
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
-}  // namespace
 
 Upstream::Upstream(Worker& worker, std::shared_ptr<const ServerPool> pool)
     : worker_(worker),
