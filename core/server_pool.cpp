@@ -29,16 +29,11 @@ std::shared_ptr<const ServerPool> ServerPool::build(const PoolConfig& pool, Plug
     p->protocol_ = resolve("redis", pool.redis ? std::string("redis") : std::string("memcache"),
                            [&](const std::string& n) { return registry.protocol(n); });
 
-    std::vector<abi::ServerSpec> specs;
     p->servers_.reserve(pool.servers.size());
     for (const ServerConfig& s : pool.servers) {
         p->servers_.push_back({s.name, s.pname, s.endpoint, s.weight});
     }
-    for (const Server& s : p->servers_) {
-        specs.push_back({s.name, s.weight, true});
-    }
-    p->continuum_ = p->distribution_->build(specs);
-    p->settings_ = {p->config_.redis_auth, p->config_.redis_db};
+    p->build_ring(std::vector<bool>(p->servers_.size(), true));
     return p;
 }
 
@@ -49,14 +44,18 @@ std::shared_ptr<const ServerPool> ServerPool::with_live(const std::vector<bool>&
     p->hash_ = hash_;
     p->distribution_ = distribution_;
     p->protocol_ = protocol_;
-    p->settings_ = {p->config_.redis_auth, p->config_.redis_db};
+    p->build_ring(live);
+    return p;
+}
+
+void ServerPool::build_ring(const std::vector<bool>& live) {
+    settings_ = {config_.redis_auth, config_.redis_db};  // views into this pool's own config_
     std::vector<abi::ServerSpec> specs;
     specs.reserve(servers_.size());
     for (std::size_t i = 0; i < servers_.size(); ++i) {
-        specs.push_back({p->servers_[i].name, p->servers_[i].weight, static_cast<bool>(live[i])});
+        specs.push_back({servers_[i].name, servers_[i].weight, static_cast<bool>(live[i])});
     }
-    p->continuum_ = distribution_->build(specs);
-    return p;
+    continuum_ = distribution_->build(specs);
 }
 
 std::uint32_t ServerPool::server_for_key(const char* key, std::size_t len) const noexcept {

@@ -47,6 +47,9 @@ public:
 
 private:
     ServerPool() = default;
+    // The ring over the servers marked live, and the settings views; the last
+    // step of build() and with_live().
+    void build_ring(const std::vector<bool>& live);
 
     PoolConfig config_;
     std::vector<Server> servers_;
