@@ -111,7 +111,7 @@ const char* kind_name(const YamlNode& n) {
 constexpr std::string_view kKnownKeys =
     "listen, hash, hash_tag, distribution, timeout, backlog, client_connections, redis, "
     "tcpkeepalive, redis_auth, redis_db, preconnect, auto_eject_hosts, server_connections, "
-    "server_retry_timeout, server_failure_limit, servers";
+    "server_retry_timeout, server_failure_limit, flush_on_rejoin, servers";
 
 // ---------------------------------------------------------------------------
 // Pass 1: the shape nutcracker's conf_validate_structure() allows.
@@ -218,9 +218,7 @@ public:
         } else if (k == "backlog") {
             pool_.backlog = number(key, value);
         } else if (k == "client_connections") {
-            // Parsed, then ignored by nutcracker 0.5.0 (conf_validate_pool
-            // always sets CONF_DEFAULT_CLIENT_CONNECTIONS).
-            pool_.client_connections_configured = number(key, value);
+            pool_.client_connections = number(key, value);
         } else if (k == "redis") {
             pool_.redis = boolean(key, value);
         } else if (k == "tcpkeepalive") {
@@ -239,6 +237,8 @@ public:
             pool_.server_retry_timeout_ms = number(key, value);
         } else if (k == "server_failure_limit") {
             pool_.server_failure_limit = number(key, value);
+        } else if (k == "flush_on_rejoin") {
+            pool_.flush_on_rejoin = boolean(key, value);
         } else if (k == "servers") {
             add_server(key, value);
         } else {
@@ -261,6 +261,16 @@ public:
             fail(file_, pool_.line_of("redis_auth"), name, "redis_auth",
                  "is only valid for a redis pool (add 'redis: true')");
         }
+        if (pool_.flush_on_rejoin && pool_.redis) {
+            fail(file_, pool_.line_of("flush_on_rejoin"), name, "flush_on_rejoin",
+                 "is refused on a redis pool: flushing a rejoining redis server would destroy "
+                 "its data (the option is for memcached pools)");
+        }
+        if (pool_.flush_on_rejoin && !pool_.auto_eject_hosts) {
+            fail(file_, pool_.line_of("flush_on_rejoin"), name, "flush_on_rejoin",
+                 "needs 'auto_eject_hosts: true': without ejection a server never leaves the "
+                 "ring, so it never rejoins");
+        }
         if (pool_.servers.empty()) {
             fail(file_, pool_.line_of("servers"), name, "servers", "the pool has no servers");
         }
@@ -280,7 +290,6 @@ public:
                          "; give the servers distinct names with 'host:port:weight name')");
             }
         }
-        pool_.client_connections = 0;
         return std::move(pool_);
     }
 

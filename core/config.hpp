@@ -60,10 +60,9 @@ struct PoolConfig {
     std::string distribution = "ketama";
     int timeout_ms = -1;  // -1: wait forever
     int backlog = 512;
-    // nutcracker 0.5.0 parses client_connections but then always uses 0
-    // (unlimited), so this stays 0; the value written is kept below.
+    // Clients beyond this many are accepted and closed at once, as later
+    // twemproxy releases do; nutcracker 0.5.0 parses the key and ignores it.
     int client_connections = 0;  // 0: unlimited
-    int client_connections_configured = -1;  // as written, -1 if absent
     bool redis = false;
     std::string redis_auth;
     int redis_db = 0;
@@ -73,6 +72,11 @@ struct PoolConfig {
     int server_connections = 1;
     int server_retry_timeout_ms = 30000;
     int server_failure_limit = 2;
+    // Not nutcracker's: a server rejoining the ring after an ejection is
+    // first emptied (memcache flush_all), so that it cannot serve values
+    // written elsewhere while it was out. Needs auto_eject_hosts; refused on
+    // redis pools.
+    bool flush_on_rejoin = false;
     // In nutcracker's order, which is NOT the file order: 0.5.0 sorts a
     // pool's servers by name (shorter names first, then bytewise) while
     // validating, and that order is the server index modula/random use and

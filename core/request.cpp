@@ -10,7 +10,7 @@ void Request::reset() {
     keys.clear();
     key_bufs.clear();
     key_payloads.clear();
-    internal = false;
+    origin = Origin::Client;
     sent_at_ms = 0;
     reply.clear();
     reply_info = {};

@@ -23,7 +23,12 @@ struct Request {
     // Bytes of `bytes` that travel with each key when split (MSET's values);
     // empty unless the protocol reports payloads, else parallel to `keys`.
     std::vector<abi::KeyPayload> key_payloads;
-    bool internal = false;  // the proxy's own (a server handshake), not a client's
+    // Who sent it: a client, or the proxy itself (nobody waits for the reply).
+    enum class Origin : std::uint8_t {
+        Client,
+        Handshake,  // a server connection's greeting (redis AUTH, SELECT)
+        Probe,      // flush_on_rejoin's flush of a rejoining server
+    } origin = Origin::Client;
     std::int64_t sent_at_ms = 0;  // when it was written to its server (steady clock)
 
     // --- the reply

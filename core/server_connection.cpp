@@ -176,7 +176,7 @@ void ServerConnection::preconnect() {
 void ServerConnection::queue_handshake() {
     RequestPool& requests = upstream_.worker().requests();
     Request* handshake = requests.get();
-    handshake->internal = true;
+    handshake->origin = Request::Origin::Handshake;
     MessageBytesWriter writer(handshake->bytes, upstream_.worker().scratch(), handshake);
     handshake_replies_ = upstream_.pool().protocol().write_handshake(upstream_.pool().settings(), writer);
     if (handshake_replies_ == 0) {
@@ -291,14 +291,18 @@ void ServerConnection::parse_responses() {
         in_.consume(result.consumed);
         if (result.status == abi::ParseStatus::Done) {
             parsing_ = false;
-            if (request->internal) {
+            if (request->origin == Request::Origin::Handshake) {
                 handshake_reply(request);
                 continue;
             }
             in_flight_.pop_front();
             arm_timer();
             upstream_.server_answered(index_);
-            complete(request);
+            if (request->origin == Request::Origin::Probe) {
+                probe_reply(request);
+            } else {
+                complete(request);
+            }
         } else if (result.status == abi::ParseStatus::Error) {
             fail(EPROTO);
             return;
@@ -320,6 +324,15 @@ void ServerConnection::handshake_reply(Request* handshake) {
         handshake->in_server_queue = false;
         upstream_.worker().requests().release_if_unowned(handshake);
     }
+}
+
+// The flush of a rejoining server answered: it rejoins unless the answer
+// is an error.
+void ServerConnection::probe_reply(Request* probe) {
+    bool flushed = !probe->reply_info.is_error;
+    probe->in_server_queue = false;
+    upstream_.worker().requests().release_if_unowned(probe);
+    upstream_.probe_done(index_, flushed);
 }
 
 // A request has its response (or its error reply): hand it on.
@@ -385,9 +398,13 @@ void ServerConnection::fail(int err) {
         r->records.clear();
         r->reply_info.is_error = true;
         r->reply_info.forward_failed = true;
-        if (r->info.noreply || r->internal) {
+        if (r->info.noreply || r->origin != Request::Origin::Client) {
+            bool probe = r->origin == Request::Origin::Probe;
             r->in_server_queue = false;
             upstream_.worker().requests().release_if_unowned(r);
+            if (probe) {
+                upstream_.probe_done(index_, false);
+            }
             continue;
         }
         MessageBytesWriter writer(r->reply, upstream_.worker().scratch(), r);

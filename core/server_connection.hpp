@@ -48,6 +48,7 @@ private:
     // (or for the connect under way), or disarms it.
     void arm_timer();
     void handshake_reply(Request* handshake);
+    void probe_reply(Request* probe);
 
     Upstream& upstream_;
     const Server& server_;

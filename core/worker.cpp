@@ -1,5 +1,6 @@
 #include "worker.hpp"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -42,13 +43,52 @@ void Upstream::server_failed(std::uint32_t index) {
     }
 }
 
+void Upstream::probe_done(std::uint32_t index, bool flushed) {
+    if (live_.probe_done(index, flushed, now_ms())) {
+        rebuild_ring();
+    }
+}
+
 // A new ring beside the old one, swapped in whole; requests already queued
 // keep the server they were routed to.
-void Upstream::rebuild_ring() { pool_ = configured_->with_live(live_.live(now_ms())); }
+void Upstream::rebuild_ring() {
+    std::vector<std::uint32_t> to_probe;
+    pool_ = configured_->with_live(live_.live(now_ms(), to_probe));
+    for (std::uint32_t index : to_probe) {
+        probe(index);
+    }
+}
+
+// The flush goes out on the server's first connection; the server is off
+// the ring until it answers, so nothing of a client's can overtake it on
+// another connection.
+void Upstream::probe(std::uint32_t index) {
+    RequestPool& requests = worker_.requests();
+    Request* flush = requests.get();
+    flush->origin = Request::Origin::Probe;
+    MessageBytesWriter writer(flush->bytes, worker_.scratch(), flush);
+    if (!pool_->protocol().write_flush(writer)) {
+        // Refused at config time for redis; a third-party protocol without
+        // a flush rejoins as without the option.
+        requests.release_if_unowned(flush);
+        probe_done(index, true);
+        return;
+    }
+    servers_[index].connections.front()->send(flush);
+}
+
+void Upstream::forget_client(ClientConnection* client) {
+    if (clients_.erase(client) != 0) {
+        worker_.client_closed();
+    }
+}
 
 Upstream::~Upstream() {
     if (accept_event_ != nullptr) {
         event_free(accept_event_);
+    }
+    if (accept_resume_ != nullptr) {
+        event_free(accept_resume_);
     }
     if (listen_fd_ >= 0) {
         ::close(listen_fd_);
@@ -80,19 +120,42 @@ void Upstream::on_accept(evutil_socket_t fd, short, void* arg) {
     for (int accepted = 0; accepted < 64; ++accepted) {
         int client = accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (client < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                self->pause_accepting();
+            }
             return;  // EAGAIN, or an error the next readiness event retries
         }
+        // Over a limit: accepted and closed at once, as twemproxy does.
         const PoolConfig& config = self->pool_->config();
-        if (config.client_connections > 0 &&
-            self->clients_.size() >= static_cast<std::size_t>(config.client_connections)) {
-            ::close(client);  // over the pool's client limit, refused as nutcracker does
+        if (self->worker_.client_limit_reached() ||
+            (config.client_connections > 0 &&
+             self->clients_.size() >= static_cast<std::size_t>(config.client_connections))) {
+            ::close(client);
             continue;
         }
         if (!config.listen.endpoint.is_unix()) {
             set_tcp_nodelay(client);
+            if (config.tcpkeepalive) {
+                set_tcp_keepalive(client);
+            }
         }
         self->clients_.insert(new ClientConnection(*self, client));
+        self->worker_.client_opened();
     }
+}
+
+void Upstream::pause_accepting() {
+    if (accept_resume_ == nullptr) {
+        accept_resume_ = evtimer_new(worker_.base(), &Upstream::on_accept_resume, this);
+    }
+    event_del(accept_event_);
+    timeval tv{0, 100 * 1000};
+    evtimer_add(accept_resume_, &tv);
+}
+
+void Upstream::on_accept_resume(evutil_socket_t, short, void* arg) {
+    auto* self = static_cast<Upstream*>(arg);
+    event_add(self->accept_event_, nullptr);
 }
 
 void Upstream::send(std::uint32_t index, Request* request) {
@@ -107,8 +170,22 @@ Worker::Worker(std::size_t mbuf_size, std::vector<std::shared_ptr<const ServerPo
     if (base_.get() == nullptr) {
         throw std::runtime_error("cannot create the event loop");
     }
+    // nutcracker's limit: the fds left once every server connection and a
+    // reserve of 32 are counted, less one per pool (nutcracker 0.5.0 counts
+    // its listeners among the clients; observed black-box).
+    constexpr std::size_t kReservedFds = 32;
+    std::size_t server_connections = 0;
     for (auto& pool : pools) {
+        server_connections +=
+            pool->servers().size() * static_cast<std::size_t>(std::max(1, pool->config().server_connections));
         upstreams_.push_back(std::make_unique<Upstream>(*this, std::move(pool)));
+    }
+    std::size_t reserved = server_connections + kReservedFds + upstreams_.size();
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY && files.rlim_cur > reserved) {
+        max_clients_ = files.rlim_cur - reserved;
+    } else {
+        max_clients_ = files.rlim_cur == RLIM_INFINITY ? SIZE_MAX : 0;
     }
 }
 

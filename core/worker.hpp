@@ -41,20 +41,30 @@ public:
     // auto_eject_hosts bookkeeping, from the server connections.
     void server_failed(std::uint32_t index);
     void server_answered(std::uint32_t index) { live_.answered(index); }
+    // flush_on_rejoin: the flush sent to rejoining server `index` ended.
+    void probe_done(std::uint32_t index, bool flushed);
     Worker& worker() { return worker_; }
-    void forget_client(ClientConnection* client) { clients_.erase(client); }
+    void forget_client(ClientConnection* client);
 
 private:
     static void on_accept(evutil_socket_t fd, short events, void* arg);
+    static void on_accept_resume(evutil_socket_t fd, short events, void* arg);
+    // Out of file descriptors: stop accepting for a moment rather than spin
+    // on a listener that stays readable.
+    void pause_accepting();
+
+    void rebuild_ring();
+    // Sends flush_on_rejoin's flush to server `index`.
+    void probe(std::uint32_t index);
 
     Worker& worker_;
-    void rebuild_ring();
 
     std::shared_ptr<const ServerPool> configured_;  // every server on the ring; connections refer to its servers
     std::shared_ptr<const ServerPool> pool_;        // the ring in use (servers ejected or not)
     LiveSet live_;
     int listen_fd_ = -1;
     event* accept_event_ = nullptr;
+    event* accept_resume_ = nullptr;  // ends pause_accepting()
     // Per server: its connections, used in turn.
     struct ServerConnections {
         std::vector<std::unique_ptr<ServerConnection>> connections;
@@ -92,6 +102,10 @@ public:
     ScratchSpace& scratch() { return scratch_; }
     RoutingScratch& routing() { return routing_; }
     FlushQueue& flushes() { return flushes_; }
+    // Client connections of every pool, against the process's fd limit.
+    bool client_limit_reached() const { return clients_ >= max_clients_; }
+    void client_opened() { ++clients_; }
+    void client_closed() { --clients_; }
     std::int64_t started_at() const { return started_at_; }
 
 private:
@@ -108,6 +122,8 @@ private:
     RoutingScratch routing_;
     FlushQueue flushes_;
     std::vector<std::unique_ptr<Upstream>> upstreams_;
+    std::size_t clients_ = 0;
+    std::size_t max_clients_ = 0;
 };
 
 }  // namespace cachemux

@@ -113,6 +113,11 @@ public:
 
     std::uint32_t write_handshake(const abi::PoolSettings&, abi::MessageWriter&) const override { return 0; }
 
+    bool write_flush(abi::MessageWriter& out) const override {
+        out.literal("flush_all\r\n");
+        return true;
+    }
+
     // nutcracker's wording: "SERVER_ERROR <strerror text>".
     void render_error(const abi::RequestInfo&, abi::ForwardError error, std::string_view detail,
                       abi::MessageWriter& out) const override {

@@ -214,6 +214,9 @@ public:
         return replies;
     }
 
+    // FLUSHALL would destroy data a redis pool may hold for good.
+    bool write_flush(abi::MessageWriter&) const override { return false; }
+
 private:
     // Redis's own wording for a command it does not have, quoting (up to 128
     // bytes of) the arguments; line breaks become spaces as redis makes them.

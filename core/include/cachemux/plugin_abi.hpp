@@ -24,7 +24,7 @@
 
 namespace cachemux::abi {
 
-inline constexpr std::uint32_t kAbiVersion = 2;
+inline constexpr std::uint32_t kAbiVersion = 3;  // 3: Protocol::write_flush
 
 // ---------------------------------------------------------------- hash
 

@@ -200,6 +200,11 @@ public:
     // too, as nutcracker does) before the first request's. Most protocols
     // write nothing.
     virtual std::uint32_t write_handshake(const PoolSettings& pool, MessageWriter& out) const = 0;
+    // A request that empties a server (memcache: flush_all), sent to a server
+    // rejoining a pool with `flush_on_rejoin`; its reply must not be an error.
+    // Returns false, writing nothing, for a protocol whose servers hold data
+    // rather than a cache (redis): such pools refuse the option.
+    virtual bool write_flush(MessageWriter& out) const = 0;
 };
 
 }  // namespace cachemux::abi

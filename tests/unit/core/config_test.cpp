@@ -94,7 +94,7 @@ TEST_CASE("a minimal pool gets nutcracker's defaults") {
     CHECK(p.timeout_ms == -1);
     CHECK(p.backlog == 512);
     CHECK(p.client_connections == 0);
-    CHECK(p.client_connections_configured == -1);
+    CHECK_FALSE(p.flush_on_rejoin);
     CHECK_FALSE(p.redis);
     CHECK(p.redis_auth.empty());
     CHECK(p.redis_db == 0);
@@ -143,9 +143,9 @@ TEST_CASE("every key nutcracker 0.5.0 knows is read") {
     CHECK(p.distribution == "modula");
     CHECK(p.timeout_ms == 400);
     CHECK(p.backlog == 1024);
-    // nutcracker 0.5.0 reads client_connections and then ignores it.
-    CHECK(p.client_connections == 0);
-    CHECK(p.client_connections_configured == 77);
+    // nutcracker 0.5.0 reads client_connections and then ignores it;
+    // cachemux enforces it (see PoolConfig::client_connections).
+    CHECK(p.client_connections == 77);
     CHECK(p.redis);
     CHECK(p.redis_auth == "s3cret");
     CHECK(p.redis_db == 3);
@@ -804,4 +804,18 @@ TEST_CASE("no input crashes the reader: garbage only ever gives a ConfigError") 
     // yaml-cpp 0.7 loops forever on a stray ',' unless stopped (its #1040).
     CHECK(error_of(",") == "conf/x.yml:1: YAML syntax error: unexpected text after the document (a stray ','?)");
     CHECK(error_of("\n\n,\n").starts_with("conf/x.yml:3: YAML syntax error"));
+}
+
+TEST_CASE("flush_on_rejoin: off by default, memcache pools with auto_eject_hosts only") {
+    CHECK_FALSE(parse(kMinimal).pools[0].flush_on_rejoin);
+    CHECK(parse(with("  auto_eject_hosts: true\n  flush_on_rejoin: true\n")).pools[0].flush_on_rejoin);
+    CHECK_FALSE(parse(with("  flush_on_rejoin: false\n")).pools[0].flush_on_rejoin);
+    CHECK(error_of(with("  auto_eject_hosts: true\n  flush_on_rejoin: yes\n")) ==
+          "conf/x.yml:4: pool 'alpha': key 'flush_on_rejoin': invalid value \"yes\" (expected true or false)");
+    CHECK(error_of(with("  redis: true\n  auto_eject_hosts: true\n  flush_on_rejoin: true\n")) ==
+          "conf/x.yml:5: pool 'alpha': key 'flush_on_rejoin': is refused on a redis pool: flushing a "
+          "rejoining redis server would destroy its data (the option is for memcached pools)");
+    CHECK(error_of(with("  flush_on_rejoin: true\n")) ==
+          "conf/x.yml:3: pool 'alpha': key 'flush_on_rejoin': needs 'auto_eject_hosts: true': without "
+          "ejection a server never leaves the ring, so it never rejoins");
 }
