@@ -1,10 +1,15 @@
 #include "mbuf.hpp"
 
+#include <algorithm>
 #include <cassert>
 #include <cstdlib>
 #include <new>
 
 namespace cachemux {
+
+namespace {
+constexpr std::size_t kSpareMbufs = 64;  // never trimmed below: 1 MiB at the default 16 KiB
+}  // namespace
 
 MbufPool::MbufPool(std::size_t chunk_size) : chunk_size_(chunk_size) {}
 
@@ -29,9 +34,11 @@ Mbuf* MbufPool::get() {
         m->start = reinterpret_cast<char*>(m + 1);
         m->end = m->start + chunk_size_;
         m->pool = this;
+        m->slot = static_cast<std::uint32_t>(all_.size());
         all_.push_back(m);
         ++allocated_;
     }
+    peak_in_use_ = std::max(peak_in_use_, allocated_ - free_count_);
     m->last = m->start;
     m->refs = 1;
     m->next_free = nullptr;
@@ -42,6 +49,24 @@ void MbufPool::put(Mbuf* m) {
     m->next_free = free_;
     free_ = m;
     ++free_count_;
+}
+
+std::size_t MbufPool::trim() {
+    std::size_t keep = peak_in_use_ + std::max(kSpareMbufs, peak_in_use_ / 4);
+    std::size_t freed = 0;
+    while (allocated_ > keep && free_ != nullptr) {
+        Mbuf* m = free_;
+        free_ = m->next_free;
+        --free_count_;
+        all_[m->slot] = all_.back();
+        all_[m->slot]->slot = m->slot;
+        all_.pop_back();
+        --allocated_;
+        std::free(m);
+        ++freed;
+    }
+    peak_in_use_ = allocated_ - free_count_;
+    return freed;
 }
 
 void mbuf_release(Mbuf* m) {

@@ -1,5 +1,7 @@
 #include "request.hpp"
 
+#include <algorithm>
+
 namespace cachemux {
 
 void Request::reset() {
@@ -32,13 +34,34 @@ RequestPool::~RequestPool() {
 }
 
 Request* RequestPool::get() {
+    Request* r;
     if (free_.empty()) {
-        all_.push_back(new Request());
-        return all_.back();
+        r = new Request();
+        r->pool_slot = static_cast<std::uint32_t>(all_.size());
+        all_.push_back(r);
+    } else {
+        r = free_.back();
+        free_.pop_back();
     }
-    Request* r = free_.back();
-    free_.pop_back();
+    peak_in_use_ = std::max(peak_in_use_, all_.size() - free_.size());
     return r;
+}
+
+std::size_t RequestPool::trim() {
+    constexpr std::size_t kSpareRequests = 256;
+    std::size_t keep = peak_in_use_ + std::max(kSpareRequests, peak_in_use_ / 4);
+    std::size_t freed = 0;
+    while (all_.size() > keep && !free_.empty()) {
+        Request* r = free_.back();
+        free_.pop_back();
+        all_[r->pool_slot] = all_.back();
+        all_[r->pool_slot]->pool_slot = r->pool_slot;
+        all_.pop_back();
+        delete r;
+        ++freed;
+    }
+    peak_in_use_ = all_.size() - free_.size();
+    return freed;
 }
 
 void RequestPool::release_if_unowned(Request* r) {

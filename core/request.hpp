@@ -47,6 +47,7 @@ struct Request {
     bool in_server_queue = false;
     Request* next_in_client = nullptr;  // the client's reply order
     Request* next_in_server = nullptr;  // a server connection's queue (RequestQueue)
+    std::uint32_t pool_slot = 0;        // index in RequestPool's list (kept by reset())
 
     void reset();
     abi::RequestView view() const { return {info, keys, key_payloads}; }
@@ -63,10 +64,14 @@ public:
     // Returns `r` (and its fragments) once nothing holds it any more.
     void release_if_unowned(Request* r);
     std::size_t allocated() const { return all_.size(); }
+    // As MbufPool::trim(): frees spare requests beyond the most in use since
+    // the last trim, plus a margin; returns how many.
+    std::size_t trim();
 
 private:
     std::vector<Request*> free_;
     std::vector<Request*> all_;
+    std::size_t peak_in_use_ = 0;  // since the last trim()
 };
 
 }  // namespace cachemux

@@ -1,5 +1,6 @@
 #include "worker.hpp"
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -187,9 +188,22 @@ Worker::Worker(std::size_t mbuf_size, std::vector<std::shared_ptr<const ServerPo
     } else {
         max_clients_ = files.rlim_cur == RLIM_INFINITY ? SIZE_MAX : 0;
     }
+    trim_timer_ = event_new(base_.get(), -1, EV_PERSIST, &Worker::on_trim, this);
+    timeval every_second{1, 0};
+    event_add(trim_timer_, &every_second);
+}
+
+void Worker::on_trim(evutil_socket_t, short, void* arg) {
+    auto* self = static_cast<Worker*>(arg);
+    std::size_t freed = self->mbufs_.trim() + self->requests_.trim();
+    if (freed > 0) {
+        // free() keeps the pages of chunks below the heap's top; hand them back.
+        malloc_trim(0);
+    }
 }
 
 Worker::~Worker() {
+    event_free(trim_timer_);
     upstreams_.clear();
     // Run the deferred deletions of closed connections before the loop goes.
     event_base_loop(base_.get(), EVLOOP_NONBLOCK);

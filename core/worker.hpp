@@ -109,6 +109,10 @@ public:
     std::int64_t started_at() const { return started_at_; }
 
 private:
+    // Once a second: spare buffers and requests beyond recent use go back to
+    // the system, so memory taken by a burst or a fault does not stay.
+    static void on_trim(evutil_socket_t fd, short events, void* arg);
+
     // First member, so the loop is freed last, after every event made on it.
     struct EventBase {
         event_base* base = event_base_new();
@@ -124,6 +128,7 @@ private:
     std::vector<std::unique_ptr<Upstream>> upstreams_;
     std::size_t clients_ = 0;
     std::size_t max_clients_ = 0;
+    event* trim_timer_ = nullptr;
 };
 
 }  // namespace cachemux
