@@ -13,14 +13,20 @@ namespace cachemux::memcache {
 
 namespace {
 
-enum Phase : std::uint8_t { kLine = 0, kData };
+enum Phase : std::uint8_t {
+    kLine = 0,
+    kData,     // a value's bytes
+    kDataCr,   // the "\r" that must end them
+    kDataLf,   // and its "\n"
+};
 
 struct State {
     std::uint8_t phase;
+    bool in_values;  // a VALUE record was read: only VALUE, END or an error may follow
     std::uint32_t key_len;
     const char* key;
     std::uint64_t record_begin;  // offset of the record's "VALUE" in the response
-    std::uint64_t remaining;     // data bytes (with "\r\n") still to consume
+    std::uint64_t remaining;     // data bytes still to consume
 };
 static_assert(sizeof(State) <= abi::kParserStateSize);
 
@@ -59,6 +65,35 @@ bool parse_value_line(std::string_view line, std::string_view* key, std::uint64_
     return true;
 }
 
+// A whole one-line reply to a storage, delete, touch, arithmetic, flush_all
+// or verbosity command: what memcached sends, nothing else. Anything else
+// means the connection is out of step (or not a memcached), and the core
+// then fails every request on it rather than hand a reply to the wrong one.
+enum class LineReply : std::uint8_t { Unknown, Ok, Error };
+
+LineReply classify(std::string_view line) {
+    static constexpr std::string_view kWords[] = {"STORED", "NOT_STORED", "EXISTS", "NOT_FOUND",
+                                                  "DELETED", "TOUCHED", "OK", "END"};
+    for (std::string_view word : kWords) {
+        if (line == word) {
+            return LineReply::Ok;
+        }
+    }
+    if (line == "ERROR" || starts_with(line, "ERROR ") || starts_with(line, "CLIENT_ERROR") ||
+        starts_with(line, "SERVER_ERROR")) {
+        return LineReply::Error;
+    }
+    // incr/decr: the new value.
+    std::size_t digits = 0;
+    while (digits < line.size() && line[digits] >= '0' && line[digits] <= '9') {
+        ++digits;
+    }
+    if (digits > 0 && line.find_first_not_of(' ', digits) == std::string_view::npos) {
+        return LineReply::Ok;
+    }
+    return LineReply::Unknown;
+}
+
 }  // namespace
 
 abi::ParseResult parse_response(abi::ParserState& raw, const char* data, std::size_t size, abi::ResponseInfo& info,
@@ -70,15 +105,31 @@ abi::ParseResult parse_response(abi::ParserState& raw, const char* data, std::si
     const std::uint64_t base = sink.offset();
 
     while (pos < size && status == abi::ParseStatus::Again) {
-        if (s.phase == kData) {
+        switch (s.phase) {
+        case kData: {
             std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(s.remaining, size - pos));
             pos += n;
             s.remaining -= n;
             if (s.remaining == 0) {
-                sink.record(s.record_begin, base + pos, {s.key, s.key_len});
-                s.phase = kLine;
+                s.phase = kDataCr;
             }
             continue;
+        }
+        case kDataCr:
+            if (data[pos++] != '\r') {
+                status = abi::ParseStatus::Error;
+            }
+            s.phase = kDataLf;
+            continue;
+        case kDataLf:
+            if (data[pos++] != '\n') {
+                status = abi::ParseStatus::Error;
+            }
+            sink.record(s.record_begin, base + pos, {s.key, s.key_len});
+            s.phase = kLine;
+            continue;
+        default:
+            break;
         }
         const char* start = data + pos;
         const char* nl = static_cast<const char*>(std::memchr(start, '\n', size - pos));
@@ -86,11 +137,13 @@ abi::ParseResult parse_response(abi::ParserState& raw, const char* data, std::si
             break;  // the line is cut: wait for the rest
         }
         std::string_view line(start, static_cast<std::size_t>(nl - start));
-        if (!line.empty() && line.back() == '\r') {
-            line.remove_suffix(1);
-        }
         std::size_t line_begin = pos;
         pos = static_cast<std::size_t>(nl - data) + 1;
+        if (line.empty() || line.back() != '\r') {
+            status = abi::ParseStatus::Error;  // memcached ends every line with "\r\n"
+            break;
+        }
+        line.remove_suffix(1);
         if (starts_with(line, "VALUE ")) {
             std::string_view key;
             std::uint64_t bytes = 0;
@@ -98,15 +151,20 @@ abi::ParseResult parse_response(abi::ParserState& raw, const char* data, std::si
                 status = abi::ParseStatus::Error;
                 break;
             }
+            s.in_values = true;
             s.key = key.data();
             s.key_len = static_cast<std::uint32_t>(key.size());
             s.record_begin = base + line_begin;
-            s.remaining = bytes + 2;
-            s.phase = kData;
+            s.remaining = bytes;
+            s.phase = bytes == 0 ? kDataCr : kData;
             continue;
         }
-        info.is_error = starts_with(line, "ERROR") || starts_with(line, "CLIENT_ERROR") ||
-                        starts_with(line, "SERVER_ERROR");
+        LineReply reply = classify(line);
+        if (reply == LineReply::Unknown || (s.in_values && reply == LineReply::Ok && line != "END")) {
+            status = abi::ParseStatus::Error;
+            break;
+        }
+        info.is_error = reply == LineReply::Error;
         status = abi::ParseStatus::Done;
     }
     if (status == abi::ParseStatus::Again) {

@@ -226,3 +226,74 @@ TEST_CASE("memcache error responses are flagged") {
         CHECK(info.is_error);
     }
 }
+
+namespace {
+
+// Parses one response fed `chunk` bytes at a time; the final status and
+// whether it was flagged an error.
+std::pair<abi::ParseStatus, bool> parse_one_response(const std::string& response, std::size_t chunk) {
+    const abi::Protocol& p = memcache_protocol();
+    abi::ParserState state{};
+    abi::ResponseInfo info{};
+    Records sink;
+    std::size_t fed = 0;
+    while (fed < response.size()) {
+        fed += std::min(chunk, response.size() - fed);
+        abi::ParseResult r = p.parse_response(state, response.data() + sink.base, fed - sink.base, info, sink);
+        sink.base += r.consumed;
+        if (r.status == abi::ParseStatus::Done) {
+            CHECK(sink.base == response.size());  // the whole reply, nothing more
+        }
+        if (r.status != abi::ParseStatus::Again) {
+            return {r.status, info.is_error};
+        }
+    }
+    return {abi::ParseStatus::Again, info.is_error};
+}
+
+}  // namespace
+
+TEST_CASE("memcache responses: every reply memcached sends is accepted") {
+    const std::vector<std::pair<std::string, bool>> replies = {
+        {"STORED\r\n", false},   {"NOT_STORED\r\n", false}, {"EXISTS\r\n", false},
+        {"NOT_FOUND\r\n", false}, {"DELETED\r\n", false},   {"TOUCHED\r\n", false},
+        {"OK\r\n", false},       {"END\r\n", false},        {"18446744073709551615\r\n", false},
+        {"42  \r\n", false},  // memcached before 1.4.? padded incr results with blanks
+        {"ERROR\r\n", true},     {"CLIENT_ERROR bad data chunk\r\n", true},
+        {"SERVER_ERROR out of memory storing object\r\n", true},
+        {"VALUE k 0 2\r\nab\r\nSERVER_ERROR out of memory writing get response\r\n", true},
+        {"VALUE k 1 0 9\r\n\r\nEND\r\n", false},
+    };
+    for (const auto& [reply, is_error] : replies) {
+        for (std::size_t chunk = 1; chunk <= reply.size(); ++chunk) {
+            CAPTURE(reply);
+            CAPTURE(chunk);
+            auto [status, flagged] = parse_one_response(reply, chunk);
+            CHECK(status == abi::ParseStatus::Done);
+            CHECK(flagged == is_error);
+        }
+    }
+}
+
+// Out of step with the requests (or not a memcached): the core fails the
+// connection rather than hand a reply to the wrong request.
+TEST_CASE("memcache responses: anything else is a parse error, at every chunk size") {
+    const std::vector<std::string> bad = {
+        "GARBAGE\r\n",
+        "STORED\n",                          // no CR
+        "\r\n",
+        "42x\r\n",
+        "VALUE k 0 2\r\nabXXEND\r\n",        // the value is longer than announced
+        "VALUE k 0 2\r\nab\rX",              // CR without LF
+        "VALUE k 0 2\r\nab\r\nSTORED\r\n",   // a value then a storage reply
+        "VALUE k 0 x\r\nab\r\nEND\r\n",
+        "VALUE k\r\n",
+    };
+    for (const std::string& reply : bad) {
+        for (std::size_t chunk = 1; chunk <= reply.size(); ++chunk) {
+            CAPTURE(reply);
+            CAPTURE(chunk);
+            CHECK(parse_one_response(reply, chunk).first == abi::ParseStatus::Error);
+        }
+    }
+}
