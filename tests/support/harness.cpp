@@ -579,36 +579,77 @@ ProcessOptions named(std::string name, std::vector<std::string> logs = {}) {
 MemcachedServer::MemcachedServer(std::vector<std::string> extra_args) {
     for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
         port_ = free_port();
-        std::vector<std::string> argv = {"memcached", "-p", std::to_string(port_), "-l",
-                                         "127.0.0.1", "-U", "0", "-t", "1", "-m", "64"};
-        if (::geteuid() == 0) {  // memcached refuses to run as root without -u
-            argv.push_back("-u");
-            argv.push_back("root");
-        }
-        argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-        auto opts = named("memcached:" + std::to_string(port_));
-        opts.stop_grace = 20ms;
-        process_ = std::make_unique<Process>(argv, opts);
+        start(extra_args);
         if (await_listening(*process_, {port_}, kStartTimeout)) return;
     }
     throw HarnessError("memcached: no free port after retries: " + process_->describe());
+}
+
+MemcachedServer::MemcachedServer(OnPort, int port, std::vector<std::string> extra_args) : port_(port) {
+    auto deadline = Clock::now() + kStartTimeout;
+    for (;;) {
+        start(extra_args);
+        if (await_listening(*process_, {port_}, kStartTimeout)) return;
+        if (Clock::now() >= deadline)
+            throw HarnessError("memcached: port " + std::to_string(port_) + " still in use: " + process_->describe());
+        std::this_thread::sleep_for(50ms);
+    }
+}
+
+std::unique_ptr<MemcachedServer> MemcachedServer::on_port(int port, std::vector<std::string> extra_args) {
+    return std::unique_ptr<MemcachedServer>(new MemcachedServer(OnPort{}, port, std::move(extra_args)));
+}
+
+void MemcachedServer::start(const std::vector<std::string>& extra_args) {
+    std::vector<std::string> argv = {"memcached", "-p", std::to_string(port_), "-l",
+                                     "127.0.0.1", "-U", "0", "-t", "1", "-m", "64"};
+    if (::geteuid() == 0) {  // memcached refuses to run as root without -u
+        argv.push_back("-u");
+        argv.push_back("root");
+    }
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    auto opts = named("memcached:" + std::to_string(port_));
+    opts.stop_grace = 20ms;
+    process_.reset();  // a failed attempt is reaped before the next one starts
+    process_ = std::make_unique<Process>(argv, opts);
 }
 
 RedisServer::RedisServer(std::vector<std::string> extra_args) {
     dir_ = make_temp_dir("redis");
     for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
         port_ = free_port();
-        std::vector<std::string> argv = {"redis-server", "--port",     std::to_string(port_),
-                                         "--bind",       "127.0.0.1",  "--save",
-                                         "",             "--appendonly", "no",
-                                         "--daemonize",  "no",         "--dir",
-                                         dir_};
-        argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-        process_ = std::make_unique<Process>(
-            argv, named("redis-server:" + std::to_string(port_)));
+        start(extra_args);
         if (await_listening(*process_, {port_}, kStartTimeout)) return;
     }
     throw HarnessError("redis-server: no free port after retries: " + process_->describe());
+}
+
+RedisServer::RedisServer(OnPort, int port, std::vector<std::string> extra_args) : port_(port) {
+    dir_ = make_temp_dir("redis");
+    auto deadline = Clock::now() + kStartTimeout;
+    for (;;) {
+        start(extra_args);
+        if (await_listening(*process_, {port_}, kStartTimeout)) return;
+        if (Clock::now() >= deadline)
+            throw HarnessError("redis-server: port " + std::to_string(port_) + " still in use: " +
+                               process_->describe());
+        std::this_thread::sleep_for(50ms);
+    }
+}
+
+std::unique_ptr<RedisServer> RedisServer::on_port(int port, std::vector<std::string> extra_args) {
+    return std::unique_ptr<RedisServer>(new RedisServer(OnPort{}, port, std::move(extra_args)));
+}
+
+void RedisServer::start(const std::vector<std::string>& extra_args) {
+    std::vector<std::string> argv = {"redis-server", "--port",     std::to_string(port_),
+                                     "--bind",       "127.0.0.1",  "--save",
+                                     "",             "--appendonly", "no",
+                                     "--daemonize",  "no",         "--dir",
+                                     dir_};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    process_.reset();
+    process_ = std::make_unique<Process>(argv, named("redis-server:" + std::to_string(port_)));
 }
 
 std::vector<std::unique_ptr<MemcachedServer>> start_memcached(std::size_t n) {

@@ -181,11 +181,20 @@ void freeze(Process& process);
 class MemcachedServer {
 public:
     explicit MemcachedServer(std::vector<std::string> extra_args = {});
+    // A memcached on this very port (a restart where a dead one listened):
+    // retried while the port is still in use, up to kStartTimeout.  Like
+    // every server here, start it from the test's main thread: a child is
+    // killed when the thread that started it exits (PR_SET_PDEATHSIG).
+    static std::unique_ptr<MemcachedServer> on_port(int port, std::vector<std::string> extra_args = {});
     int port() const { return port_; }
     Process& process() { return *process_; }
     void stop() { process_->stop(); }
 
 private:
+    struct OnPort {};
+    MemcachedServer(OnPort, int port, std::vector<std::string> extra_args);
+    void start(const std::vector<std::string>& extra_args);
+
     int port_ = 0;
     std::unique_ptr<Process> process_;
 };
@@ -194,11 +203,19 @@ private:
 class RedisServer {
 public:
     explicit RedisServer(std::vector<std::string> extra_args = {});
+    // A redis-server on this very port (a restart where a dead one
+    // listened), with a fresh, empty data directory: retried while the port
+    // is still in use, up to kStartTimeout.
+    static std::unique_ptr<RedisServer> on_port(int port, std::vector<std::string> extra_args = {});
     int port() const { return port_; }
     Process& process() { return *process_; }
     void stop() { process_->stop(); }
 
 private:
+    struct OnPort {};
+    RedisServer(OnPort, int port, std::vector<std::string> extra_args);
+    void start(const std::vector<std::string>& extra_args);
+
     int port_ = 0;
     std::string dir_;
     std::unique_ptr<Process> process_;
