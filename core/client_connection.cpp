@@ -97,6 +97,12 @@ void ClientConnection::close() {
         parsing_ = nullptr;
     }
     in_.reset();
+    // nutcracker's counts: an EOF or quit is a client's normal end, any
+    // other close (a parse error, a reset) an error.
+    PoolMetrics& stats = upstream_.stats().pool;
+    --stats.client_connections;
+    ++(eof_ ? stats.client_eof : stats.client_err);
+    upstream_.worker().connection_closed();
     upstream_.forget_client(this);
     // Deleted from the loop, never from under a callback still on the stack.
     event_base_once(upstream_.worker().base(), -1, EV_TIMEOUT, &ClientConnection::on_destroy, this, nullptr);
@@ -213,6 +219,9 @@ void ClientConnection::forward(Request* request) {
         upstream_.pool().protocol().render_error(request->info, abi::ForwardError::ConnectionFailed,
                                                  std::strerror(ECONNREFUSED), writer);
         request->done = true;
+        if (!request->info.noreply) {
+            ++upstream_.stats().pool.forward_error;
+        }
         return;
     }
     const auto& keys = request->keys;

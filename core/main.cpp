@@ -1,5 +1,6 @@
 // cachemux: command line, configuration, plugins, then the event loop.
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <exception>
@@ -12,6 +13,8 @@
 #include "plugin_registry.hpp"
 #include "process.hpp"
 #include "server_pool.hpp"
+#include "stats.hpp"
+#include "stats_server.hpp"
 #include "worker.hpp"
 
 namespace {
@@ -29,11 +32,22 @@ std::vector<std::shared_ptr<const cachemux::ServerPool>> build_pools(const cache
     return pools;
 }
 
+std::string host_name() {
+    char name[256] = {};
+    if (gethostname(name, sizeof name - 1) != 0) {
+        return "unknown";
+    }
+    return name;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     cachemux::OptionsResult parsed = cachemux::parse_options(argc, argv);
     if (parsed.exit_now) {
+        if (parsed.options.describe_stats) {
+            cachemux::describe_stats(stderr);
+        }
         return parsed.exit_code;
     }
     const cachemux::Options& options = parsed.options;
@@ -70,6 +84,10 @@ int main(int argc, char** argv) {
         }
         cachemux::Worker worker(options.mbuf_size, std::move(pools));
         worker.listen();
+        cachemux::StatsServer stats(worker.base(), options.stats_addr, options.stats_port,
+                                    [&worker](cachemux::StatsSnapshot& snapshot) { worker.collect_stats(snapshot); });
+        stats.set_identity(host_name(), CACHEMUX_VERSION, worker.started_at());
+        stats.listen();
         event* sigint = evsignal_new(worker.base(), SIGINT, on_stop_signal, &worker);
         event* sigterm = evsignal_new(worker.base(), SIGTERM, on_stop_signal, &worker);
         event_add(sigint, nullptr);

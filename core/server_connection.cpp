@@ -115,6 +115,8 @@ void ServerConnection::on_write(evutil_socket_t, short, void* arg) {
             return;
         }
         self->connecting_ = false;
+        self->connected_ = true;
+        ++self->upstream_.server_stats(self->index_).server_connections;
         self->arm_timer();
     }
     self->write_requests();
@@ -140,6 +142,7 @@ void ServerConnection::connect() {
     }
     connect_pending_ = false;
     connecting_ = true;
+    upstream_.worker().connection_opened();
     queue_handshake();
     if (upstream_.pool().config().tcpkeepalive) {
         set_tcp_keepalive(fd_);
@@ -187,9 +190,33 @@ void ServerConnection::queue_handshake() {
     to_send_.push_front(handshake);
 }
 
+void ServerConnection::count_queued(const Request* r, int sign) {
+    if (r->origin != Request::Origin::Client) {
+        return;  // the proxy's own (AUTH, SELECT, a flush): not counted, as in nutcracker
+    }
+    ServerMetrics& stats = upstream_.server_stats(index_);
+    stats.in_queue += sign;
+    stats.in_queue_bytes += sign * static_cast<std::int64_t>(r->bytes.size());
+}
+
+void ServerConnection::count_in_flight(const Request* r, int sign) {
+    if (r->origin != Request::Origin::Client) {
+        return;
+    }
+    ServerMetrics& stats = upstream_.server_stats(index_);
+    stats.out_queue += sign;
+    stats.out_queue_bytes += sign * static_cast<std::int64_t>(r->bytes.size());
+}
+
 void ServerConnection::send(Request* request) {
     request->in_server_queue = true;
     to_send_.push_back(request);
+    if (request->origin == Request::Origin::Client) {
+        ServerMetrics& stats = upstream_.server_stats(index_);
+        ++stats.requests;
+        stats.request_bytes += static_cast<std::int64_t>(request->bytes.size());
+        count_queued(request, +1);
+    }
     if (fd_ < 0) {
         if (!connect_pending_) {
             connect_pending_ = true;
@@ -231,6 +258,7 @@ void ServerConnection::write_requests() {
         while (!to_send_.empty() && written >= to_send_.front()->bytes.size()) {
             Request* r = to_send_.pop_front();
             written -= r->bytes.size();
+            count_queued(r, -1);
             if (r->info.noreply) {
                 // The server will not answer: the request is finished.
                 r->in_server_queue = false;
@@ -238,6 +266,7 @@ void ServerConnection::write_requests() {
             } else {
                 bool was_idle = in_flight_.empty();
                 in_flight_.push_back(r);
+                count_in_flight(r, +1);
                 if (timer_ != nullptr) {
                     r->sent_at_ms = now_ms();
                     if (was_idle) {
@@ -260,7 +289,7 @@ void ServerConnection::read_responses() {
         case InputBuffer::ReadResult::WouldBlock:
             return;
         case InputBuffer::ReadResult::Eof:
-            fail(ECONNRESET);
+            fail(ECONNRESET, Close::Eof);
             return;
         case InputBuffer::ReadResult::Error:
             fail(errno);
@@ -296,8 +325,14 @@ void ServerConnection::parse_responses() {
                 continue;
             }
             in_flight_.pop_front();
+            count_in_flight(request, -1);
             arm_timer();
             upstream_.server_answered(index_);
+            if (request->client != nullptr) {  // not a reply nobody waits for
+                ServerMetrics& stats = upstream_.server_stats(index_);
+                ++stats.responses;
+                stats.response_bytes += static_cast<std::int64_t>(request->reply.size());
+            }
             if (request->origin == Request::Origin::Probe) {
                 probe_reply(request);
             } else {
@@ -345,6 +380,9 @@ void ServerConnection::complete(Request* request) {
         if (request->client == nullptr) {
             requests.release_if_unowned(request);  // its client is gone
         } else {
+            if (request->reply_info.forward_failed) {
+                ++upstream_.stats().pool.forward_error;  // one per error reply a client gets
+            }
             request->client->reply_ready();
         }
         return;
@@ -366,16 +404,35 @@ void ServerConnection::complete(Request* request) {
     if (parent->client == nullptr) {
         requests.release_if_unowned(parent);
     } else {
+        for (Request* f : parent->fragments) {
+            if (f->reply_info.forward_failed) {
+                ++upstream_.stats().pool.forward_error;  // once for the whole request
+                break;
+            }
+        }
         parent->client->reply_ready();
     }
 }
 
-void ServerConnection::fail(int err) {
+void ServerConnection::fail(int err, Close how) {
+    ServerMetrics& stats = upstream_.server_stats(index_);
     if (fd_ >= 0) {
         event_del(read_event_);
         event_del(write_event_);
         ::close(fd_);
         fd_ = -1;
+        upstream_.worker().connection_closed();
+    }
+    if (connected_) {
+        connected_ = false;
+        --stats.server_connections;
+    }
+    if (err == ETIMEDOUT) {
+        ++stats.server_timedout;
+    } else if (how == Close::Eof) {
+        ++stats.server_eof;
+    } else {
+        ++stats.server_err;
     }
     connecting_ = false;
     parsing_ = false;
@@ -388,6 +445,12 @@ void ServerConnection::fail(int err) {
     upstream_.server_failed(index_);  // may eject the server from the ring
     // Every request still owed a response gets an error reply, in order.
     const abi::Protocol& protocol = upstream_.pool().protocol();
+    for (Request* r = in_flight_.front(); r != nullptr; r = r->next_in_server) {
+        count_in_flight(r, -1);
+    }
+    for (Request* r = to_send_.front(); r != nullptr; r = r->next_in_server) {
+        count_queued(r, -1);
+    }
     RequestQueue failed;
     failed.splice_back(in_flight_);
     failed.splice_back(to_send_);

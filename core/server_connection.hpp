@@ -40,8 +40,13 @@ private:
     void write_requests();
     void read_responses();
     void parse_responses();
+    // Why a connection ends, for the stats.
+    enum class Close : std::uint8_t { Error, Eof };
     // Closes the socket and answers every queued request with an error.
-    void fail(int err);
+    void fail(int err, Close how = Close::Error);
+    // The stats of a request entering or leaving the queues (clients' only).
+    void count_queued(const Request* r, int sign);
+    void count_in_flight(const Request* r, int sign);
     void complete(Request* request);
     void queue_handshake();
     // The pool's `timeout`: arms the timer for the oldest request in flight
@@ -57,6 +62,7 @@ private:
     bool resolved_ = false;
     int fd_ = -1;
     bool connecting_ = false;
+    bool connected_ = false;  // the connect completed (server_connections counts it)
     bool connect_pending_ = false;  // a connect (or its deferred failure) is under way
     int connect_errno_ = 0;
     event* read_event_ = nullptr;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <ctime>
 #include <stdexcept>
 
@@ -21,6 +22,7 @@ Upstream::Upstream(Worker& worker, std::shared_ptr<const ServerPool> pool)
       configured_(pool),
       pool_(std::move(pool)),
       live_(pool_->servers().size(), pool_->config()),
+      stats_(pool_->servers().size()),
       servers_(pool_->servers().size()) {
     int per_server = std::max(1, pool_->config().server_connections);
     for (std::size_t i = 0; i < servers_.size(); ++i) {
@@ -40,14 +42,25 @@ const ServerPool& Upstream::routing_pool() {
 
 void Upstream::server_failed(std::uint32_t index) {
     if (live_.failed(index, now_ms())) {
+        count_ejection(index);
         rebuild_ring();
     }
 }
 
 void Upstream::probe_done(std::uint32_t index, bool flushed) {
+    if (!flushed) {
+        count_ejection(index);  // out again for another retry timeout
+    }
     if (live_.probe_done(index, flushed, now_ms())) {
         rebuild_ring();
     }
+}
+
+void Upstream::count_ejection(std::uint32_t index) {
+    ++stats_.pool.server_ejects;
+    stats_.servers[index].server_ejected_at = std::chrono::duration_cast<std::chrono::microseconds>(
+                                                  std::chrono::system_clock::now().time_since_epoch())
+                                                  .count();
 }
 
 // A new ring beside the old one, swapped in whole; requests already queued
@@ -107,6 +120,7 @@ void Upstream::start_listening() {
     listen_fd_ = listen_on(config.listen.endpoint, config.backlog, config.listen.perm);
     accept_event_ = event_new(worker_.base(), listen_fd_, EV_READ | EV_PERSIST, &Upstream::on_accept, this);
     event_add(accept_event_, nullptr);
+    worker_.connection_opened();  // nutcracker counts its listeners among the connections
     if (config.preconnect) {
         for (ServerConnections& server : servers_) {
             for (auto& connection : server.connections) {
@@ -142,6 +156,8 @@ void Upstream::on_accept(evutil_socket_t fd, short, void* arg) {
         }
         self->clients_.insert(new ClientConnection(*self, client));
         self->worker_.client_opened();
+        self->worker_.connection_opened();
+        ++self->stats_.pool.client_connections;
     }
 }
 
@@ -207,6 +223,30 @@ Worker::~Worker() {
     upstreams_.clear();
     // Run the deferred deletions of closed connections before the loop goes.
     event_base_loop(base_.get(), EVLOOP_NONBLOCK);
+}
+
+void Worker::collect_stats(StatsSnapshot& snapshot) const {
+    snapshot.total_connections = total_connections_;
+    snapshot.curr_connections = curr_connections_;
+    if (snapshot.pools.size() != upstreams_.size()) {
+        snapshot.pools.clear();
+        for (const auto& upstream : upstreams_) {
+            StatsSnapshot::Pool pool;
+            pool.name = upstream->name();
+            for (const Server& server : upstream->pool().servers()) {
+                pool.servers.push_back({server.name, {}});
+            }
+            snapshot.pools.push_back(std::move(pool));
+        }
+    }
+    for (std::size_t i = 0; i < upstreams_.size(); ++i) {
+        StatsSnapshot::Pool& pool = snapshot.pools[i];
+        pool.metrics = {};
+        for (auto& server : pool.servers) {
+            server.metrics = {};
+        }
+        add_to(pool, upstreams_[i]->stats());
+    }
 }
 
 void Worker::listen() {

@@ -17,6 +17,7 @@
 #include "message_writer.hpp"
 #include "request.hpp"
 #include "server_pool.hpp"
+#include "stats.hpp"
 
 namespace cachemux {
 
@@ -45,6 +46,10 @@ public:
     void probe_done(std::uint32_t index, bool flushed);
     Worker& worker() { return worker_; }
     void forget_client(ClientConnection* client);
+    // This worker's numbers for the pool; bumped by its connections.
+    PoolStats& stats() { return stats_; }
+    ServerMetrics& server_stats(std::uint32_t index) { return stats_.servers[index]; }
+    const std::string& name() const { return configured_->config().name; }
 
 private:
     static void on_accept(evutil_socket_t fd, short events, void* arg);
@@ -54,6 +59,8 @@ private:
     void pause_accepting();
 
     void rebuild_ring();
+    // server_ejects and server_ejected_at.
+    void count_ejection(std::uint32_t index);
     // Sends flush_on_rejoin's flush to server `index`.
     void probe(std::uint32_t index);
 
@@ -62,6 +69,7 @@ private:
     std::shared_ptr<const ServerPool> configured_;  // every server on the ring; connections refer to its servers
     std::shared_ptr<const ServerPool> pool_;        // the ring in use (servers ejected or not)
     LiveSet live_;
+    PoolStats stats_;
     int listen_fd_ = -1;
     event* accept_event_ = nullptr;
     event* accept_resume_ = nullptr;  // ends pause_accepting()
@@ -106,6 +114,15 @@ public:
     bool client_limit_reached() const { return clients_ >= max_clients_; }
     void client_opened() { ++clients_; }
     void client_closed() { --clients_; }
+    // The connection counts and every pool's numbers into `snapshot` (the
+    // pools laid out on first use).
+    void collect_stats(StatsSnapshot& snapshot) const;
+    // nutcracker's total_connections and curr_connections.
+    void connection_opened() {
+        ++total_connections_;
+        ++curr_connections_;
+    }
+    void connection_closed() { --curr_connections_; }
     std::int64_t started_at() const { return started_at_; }
 
 private:
@@ -129,6 +146,8 @@ private:
     std::size_t clients_ = 0;
     std::size_t max_clients_ = 0;
     event* trim_timer_ = nullptr;
+    std::int64_t total_connections_ = 0;
+    std::int64_t curr_connections_ = 0;
 };
 
 }  // namespace cachemux
