@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "log.hpp"
 #include "options.hpp"
 #include "plugin_registry.hpp"
 #include "process.hpp"
@@ -20,7 +21,47 @@
 namespace {
 
 
-void on_stop_signal(evutil_socket_t, short, void* arg) { static_cast<cachemux::Worker*>(arg)->stop(); }
+void on_stop_signal(evutil_socket_t signal, short, void* arg) {
+    CACHEMUX_LOG(cachemux::kLogNotice, "signal %d (SIG%s) received, exiting", signal, sigabbrev_np(signal));
+    static_cast<cachemux::Worker*>(arg)->stop();
+}
+
+// nutcracker's log signals: SIGHUP reopens the -o file, SIGTTIN and SIGTTOU
+// raise and lower the level.
+void on_log_signal(evutil_socket_t signal, short, void*) {
+    switch (signal) {
+    case SIGHUP:
+        CACHEMUX_LOG(cachemux::kLogNotice, "signal %d (SIGHUP) received, reopening log file", signal);
+        cachemux::reopen_log_file();
+        break;
+    case SIGTTIN:
+        CACHEMUX_LOG(cachemux::kLogEmerg, "signal %d (SIGTTIN) received, up logging level", signal);
+        cachemux::log_level_up();
+        break;
+    case SIGTTOU:
+        CACHEMUX_LOG(cachemux::kLogEmerg, "signal %d (SIGTTOU) received, down logging level", signal);
+        cachemux::log_level_down();
+        break;
+    }
+}
+
+// The loop's signal events, freed with it.
+class SignalEvents {
+public:
+    explicit SignalEvents(event_base* base) : base_(base) {}
+    ~SignalEvents() {
+        for (event* e : events_) event_free(e);
+    }
+    void add(int signal, event_callback_fn callback, void* arg) {
+        event* e = evsignal_new(base_, signal, callback, arg);
+        event_add(e, nullptr);
+        events_.push_back(e);
+    }
+
+private:
+    event_base* base_;
+    std::vector<event*> events_;
+};
 
 // Builds every pool's routing from the config; throws ConfigError.
 std::vector<std::shared_ptr<const cachemux::ServerPool>> build_pools(const cachemux::Config& config,
@@ -72,8 +113,9 @@ int main(int argc, char** argv) {
     try {
         // After the config is known good, so its errors reach the terminal;
         // before the event loop exists, which does not survive a fork.
+        cachemux::set_log_level(options.verbosity);
         if (!options.log_file.empty()) {
-            cachemux::redirect_log(options.log_file);
+            cachemux::open_log_file(options.log_file);
         }
         if (options.daemonize) {
             cachemux::daemonize(!options.log_file.empty());
@@ -88,13 +130,15 @@ int main(int argc, char** argv) {
                                     [&worker](cachemux::StatsSnapshot& snapshot) { worker.collect_stats(snapshot); });
         stats.set_identity(host_name(), CACHEMUX_VERSION, worker.started_at());
         stats.listen();
-        event* sigint = evsignal_new(worker.base(), SIGINT, on_stop_signal, &worker);
-        event* sigterm = evsignal_new(worker.base(), SIGTERM, on_stop_signal, &worker);
-        event_add(sigint, nullptr);
-        event_add(sigterm, nullptr);
+        SignalEvents signals(worker.base());
+        signals.add(SIGINT, on_stop_signal, &worker);
+        signals.add(SIGTERM, on_stop_signal, &worker);
+        signals.add(SIGHUP, on_log_signal, nullptr);
+        signals.add(SIGTTIN, on_log_signal, nullptr);
+        signals.add(SIGTTOU, on_log_signal, nullptr);
+        CACHEMUX_LOG(cachemux::kLogNotice, "cachemux-%s started on pid %d", CACHEMUX_VERSION, static_cast<int>(getpid()));
         worker.run();
-        event_free(sigint);
-        event_free(sigterm);
+        CACHEMUX_LOG(cachemux::kLogNotice, "cachemux-%s stopped", CACHEMUX_VERSION);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "cachemux: %s\n", e.what());
         return 1;

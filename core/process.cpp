@@ -54,15 +54,6 @@ void daemonize(bool keep_stderr) {
     }
 }
 
-void redirect_log(const std::string& path) {
-    int fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        fail("opening log file '" + path + "' failed");
-    }
-    dup2(fd, STDERR_FILENO);
-    close(fd);
-}
-
 PidFile::PidFile(std::string path) : path_(std::move(path)) {
     int fd = open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {

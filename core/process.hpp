@@ -1,4 +1,5 @@
-// Process-level chores of nutcracker's command line: -d, -p and -o.
+// Process-level chores of nutcracker's command line: -d and -p (-o is the
+// log's, log.hpp).
 #pragma once
 
 #include <string>
@@ -9,9 +10,6 @@ namespace cachemux {
 // stdin/stdout to /dev/null; stderr too unless it goes to a log file).
 // Throws std::runtime_error.
 void daemonize(bool keep_stderr);
-
-// Appends everything written to stderr to `path` (-o). Throws std::runtime_error.
-void redirect_log(const std::string& path);
 
 // Writes the pid file on creation and removes it on destruction (-p).
 class PidFile {

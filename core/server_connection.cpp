@@ -9,6 +9,7 @@
 
 #include "client_connection.hpp"
 #include "iovec_batch.hpp"
+#include "log.hpp"
 #include "message_writer.hpp"
 #include "steady_clock.hpp"
 #include "worker.hpp"
@@ -455,6 +456,8 @@ void ServerConnection::fail(int err, Close how) {
     failed.splice_back(in_flight_);
     failed.splice_back(to_send_);
     const char* detail = std::strerror(err);
+    CACHEMUX_LOG(kLogInfo, "pool '%s': server '%s' %s: %s", upstream_.name().c_str(), server_.pname.c_str(),
+                 how == Close::Eof ? "closed the connection" : "connection failed", detail);
     while (!failed.empty()) {
         Request* r = failed.pop_front();
         r->reply.clear();

@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <ctime>
 #include <stdexcept>
 
 #include "client_connection.hpp"
+#include "log.hpp"
 #include "server_connection.hpp"
 #include "socket.hpp"
 #include "steady_clock.hpp"
@@ -52,11 +54,15 @@ void Upstream::probe_done(std::uint32_t index, bool flushed) {
         count_ejection(index);  // out again for another retry timeout
     }
     if (live_.probe_done(index, flushed, now_ms())) {
+        CACHEMUX_LOG(kLogNotice, "pool '%s': server '%s' flushed, back on the ring", name().c_str(),
+                     configured_->servers()[index].pname.c_str());
         rebuild_ring();
     }
 }
 
 void Upstream::count_ejection(std::uint32_t index) {
+    CACHEMUX_LOG(kLogWarn, "pool '%s': server '%s' ejected; retried in %d ms", name().c_str(),
+                 configured_->servers()[index].pname.c_str(), configured_->config().server_retry_timeout_ms);
     ++stats_.pool.server_ejects;
     stats_.servers[index].server_ejected_at = std::chrono::duration_cast<std::chrono::microseconds>(
                                                   std::chrono::system_clock::now().time_since_epoch())
@@ -136,6 +142,8 @@ void Upstream::on_accept(evutil_socket_t fd, short, void* arg) {
         int client = accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (client < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                CACHEMUX_LOG(kLogError, "pool '%s': accept failed: %s; pausing accepts for 100 ms",
+                             self->name().c_str(), std::strerror(errno));
                 self->pause_accepting();
             }
             return;  // EAGAIN, or an error the next readiness event retries
@@ -145,6 +153,15 @@ void Upstream::on_accept(evutil_socket_t fd, short, void* arg) {
         if (self->worker_.client_limit_reached() ||
             (config.client_connections > 0 &&
              self->clients_.size() >= static_cast<std::size_t>(config.client_connections))) {
+            ++self->refused_;
+            if (std::int64_t now = now_ms(); now - self->refusal_logged_ms_ >= 1000) {
+                // At most once a second: a flood of clients must not flood the log too.
+                CACHEMUX_LOG(kLogWarn, "pool '%s': %zu clients refused, over the limit (%zu in the process, %d in the pool)",
+                             self->name().c_str(), self->refused_, self->worker_.max_clients(),
+                             config.client_connections);
+                self->refusal_logged_ms_ = now;
+                self->refused_ = 0;
+            }
             ::close(client);
             continue;
         }

@@ -80,6 +80,8 @@ private:
     };
     std::vector<ServerConnections> servers_;
     std::unordered_set<ClientConnection*> clients_;
+    std::size_t refused_ = 0;  // clients over a limit since the last log line about them
+    std::int64_t refusal_logged_ms_ = 0;
 };
 
 // Working space for splitting and merging multi-key requests, reused by
@@ -112,6 +114,7 @@ public:
     FlushQueue& flushes() { return flushes_; }
     // Client connections of every pool, against the process's fd limit.
     bool client_limit_reached() const { return clients_ >= max_clients_; }
+    std::size_t max_clients() const { return max_clients_; }
     void client_opened() { ++clients_; }
     void client_closed() { --clients_; }
     // The connection counts and every pool's numbers into `snapshot` (the
