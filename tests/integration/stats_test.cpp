@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cctype>
+#include <csignal>
 #include <map>
 #include <thread>
 
@@ -155,11 +156,22 @@ struct Backends {
     std::vector<std::unique_ptr<MemcachedServer>> memcached = start_memcached(2);
     std::vector<std::unique_ptr<RedisServer>> redis;
     int dead_port = free_port();  // nothing listens here
+    MemcachedServer stopped;      // SIGSTOPped: connects complete, requests time out
     Backends() {
         redis.push_back(std::make_unique<RedisServer>());
         redis.push_back(std::make_unique<RedisServer>());
+        freeze(stopped.process());
     }
+    ~Backends() { stopped.process().signal(SIGCONT); }
 };
+
+PoolSpec one_server_pool(const std::string& name, int port) {
+    PoolSpec pool;
+    pool.name = name;
+    pool.servers.push_back(ServerSpec{});
+    pool.servers.back().port = port;
+    return pool;
+}
 
 std::vector<PoolSpec> stats_pools(const Backends& b) {
     PoolSpec mc;
@@ -174,11 +186,12 @@ std::vector<PoolSpec> stats_pools(const Backends& b) {
         rd.servers.back().port = r->port();
     }
     rd.set("redis", "true").set("hash", "fnv1a_64");
-    PoolSpec dead;
-    dead.name = "deadpool";
-    dead.servers.push_back(ServerSpec{});
-    dead.servers.back().port = b.dead_port;
-    return {mc, rd, dead};
+    PoolSpec dead = one_server_pool("deadpool", b.dead_port);
+    PoolSpec ejecting = one_server_pool("ejecting", b.dead_port);
+    ejecting.set("auto_eject_hosts", "true").set("server_failure_limit", "1").set("server_retry_timeout", "60000");
+    PoolSpec slow = one_server_pool("slow", b.stopped.port());
+    slow.set("timeout", "200");
+    return {mc, rd, dead, ejecting, slow};
 }
 
 // The same requests through either proxy; each reply checked, so that both
@@ -214,6 +227,17 @@ std::unique_ptr<Connection> run_traffic(Proxy& proxy) {
     {
         Connection c(proxy.port(2));
         for (int i = 0; i < 3; ++i) REQUIRE(c.mc("get k" + std::to_string(i) + "\r\n") == "SERVER_ERROR Connection refused\r\n");
+    }
+    {
+        // The first request's failure ejects the server; the others find no server.
+        Connection c(proxy.port(3));
+        for (int i = 0; i < 3; ++i) REQUIRE(c.mc("get k" + std::to_string(i) + "\r\n") == "SERVER_ERROR Connection refused\r\n");
+    }
+    {
+        Connection c(proxy.port(4));
+        c.send_all("get a\r\nget b\r\n");
+        REQUIRE(c.read_mc_reply() == "SERVER_ERROR Connection timed out\r\n");
+        REQUIRE(c.read_mc_reply() == "SERVER_ERROR Connection timed out\r\n");
     }
     auto idle = std::make_unique<Connection>(proxy.port(0));
     REQUIRE(idle->mc("get key2\r\n").starts_with("VALUE"));
@@ -255,9 +279,16 @@ TEST_CASE("stats: the same JSON keys in the same order and the same counts as nu
         CAPTURE(k);
         CHECK(got[k] == v);
     }
-    // The moments: set for the same servers (none ejected here), header present.
+    // The moments: set for the same servers, header present.
     std::map<std::string, std::string> nc_all(nc.after.begin(), nc.after.end());
     std::map<std::string, std::string> cm_all(cm.after.begin(), cm.after.end());
+    for (const auto& [k, v] : nc_all) {
+        if (leaf(k) != "server_ejected_at") continue;
+        CAPTURE(k);
+        CHECK((v == "0") == (cm_all[k] == "0"));
+        if (cm_all[k] != "0") CHECK(std::llabs(std::stoll(cm_all[k]) / 1000000 - std::stoll(cm_all["timestamp"])) < 60);
+    }
+    CHECK(cm_all["ejecting/127.0.0.1:" + std::to_string(backends.dead_port) + "/server_ejected_at"] != "0");
     CHECK(cm_all["service"] == "nutcracker");
     CHECK(std::stoll(cm_all["uptime"]) >= 0);
     CHECK(std::llabs(std::stoll(cm_all["timestamp"]) - std::stoll(nc_all["timestamp"])) < 60);
