@@ -88,100 +88,103 @@ void add_to(StatsSnapshot::Pool& into, const PoolStats& from) {
 }
 
 std::string render_json(const StatsSnapshot& snapshot) {
+    // nutcracker's layout: '"k":v' joined by ", " inside an object, and a
+    // closed object followed by "," alone.
     std::string out = "{";
-    json_string(out, "service");
-    out += ':';
-    json_string(out, snapshot.service);
-    out += ", ";
-    json_string(out, "source");
-    out += ':';
-    json_string(out, snapshot.source);
-    out += ", ";
-    json_string(out, "version");
-    out += ':';
-    json_string(out, snapshot.version);
-    out += ", ";
-    json_number(out, "uptime", snapshot.taken_at - snapshot.started_at);
-    out += ", ";
-    json_number(out, "timestamp", snapshot.taken_at);
-    out += ", ";
-    json_number(out, "total_connections", snapshot.total_connections);
-    out += ", ";
-    json_number(out, "curr_connections", snapshot.curr_connections);
-    // nutcracker's separators: ", " inside an object, "," after a closed one.
-    bool after_object = false;
-    for (const StatsSnapshot::Pool& pool : snapshot.pools) {
-        out += after_object ? "," : ", ";
-        json_string(out, pool.name);
+    const char* sep = "";
+    auto number = [&](std::string_view name, std::int64_t value) {
+        out += sep;
+        json_number(out, name, value);
+        sep = ", ";
+    };
+    auto text = [&](std::string_view name, std::string_view value) {
+        out += sep;
+        json_string(out, name);
+        out += ':';
+        json_string(out, value);
+        sep = ", ";
+    };
+    auto open = [&](std::string_view name) {
+        out += sep;
+        json_string(out, name);
         out += ": {";
-        const char* sep = "";
-#define CACHEMUX_JSON(metric, kind, help)           \
-    out += sep;                                     \
-    json_number(out, #metric, pool.metrics.metric); \
-    sep = ", ";
-        CACHEMUX_POOL_METRICS(CACHEMUX_JSON)
-#undef CACHEMUX_JSON
-        bool server_after_object = false;
-        for (const StatsSnapshot::Server& server : pool.servers) {
-            out += server_after_object ? "," : ", ";
-            json_string(out, server.name);
-            out += ": {";
-            sep = "";
-#define CACHEMUX_JSON(metric, kind, help)             \
-    out += sep;                                       \
-    json_number(out, #metric, server.metrics.metric); \
-    sep = ", ";
-            CACHEMUX_SERVER_METRICS(CACHEMUX_JSON)
-#undef CACHEMUX_JSON
-            out += '}';
-            server_after_object = true;
-        }
+        sep = "";
+    };
+    auto close = [&] {
         out += '}';
-        after_object = true;
+        sep = ",";
+    };
+    text("service", snapshot.service);
+    text("source", snapshot.source);
+    text("version", snapshot.version);
+    number("uptime", snapshot.taken_at - snapshot.started_at);
+    number("timestamp", snapshot.taken_at);
+    number("total_connections", snapshot.total_connections);
+    number("curr_connections", snapshot.curr_connections);
+#define CACHEMUX_JSON(metric, kind, help) number(#metric, metrics.metric);
+    for (const StatsSnapshot::Pool& pool : snapshot.pools) {
+        open(pool.name);
+        {
+            const PoolMetrics& metrics = pool.metrics;
+            CACHEMUX_POOL_METRICS(CACHEMUX_JSON)
+        }
+        sep = ", ";
+        for (const StatsSnapshot::Server& server : pool.servers) {
+            open(server.name);
+            const ServerMetrics& metrics = server.metrics;
+            CACHEMUX_SERVER_METRICS(CACHEMUX_JSON)
+            close();
+        }
+        close();
     }
+#undef CACHEMUX_JSON
     out += "}\n";
     return out;
 }
 
 std::string render_prometheus(const StatsSnapshot& snapshot) {
     std::string out;
-    family_header(out, "cachemux_uptime_seconds", "seconds since the proxy started", MetricKind::Gauge);
-    out += "cachemux_uptime_seconds " + std::to_string(snapshot.taken_at - snapshot.started_at) + "\n";
-    family_header(out, "cachemux_connections_total", "connections made since the start (nutcracker's total_connections)",
-                  MetricKind::Counter);
-    out += "cachemux_connections_total " + std::to_string(snapshot.total_connections) + "\n";
-    family_header(out, "cachemux_connections", "open connections (nutcracker's curr_connections)", MetricKind::Gauge);
-    out += "cachemux_connections " + std::to_string(snapshot.curr_connections) + "\n";
+    auto header_metric = [&](const std::string& family, std::string_view help, MetricKind kind, std::int64_t value) {
+        family_header(out, family, help, kind);
+        out += family + " " + std::to_string(value) + "\n";
+    };
+    header_metric("cachemux_uptime_seconds", "seconds since the proxy started", MetricKind::Gauge,
+                  snapshot.taken_at - snapshot.started_at);
+    header_metric("cachemux_connections_total", "connections made since the start (nutcracker's total_connections)",
+                  MetricKind::Counter, snapshot.total_connections);
+    header_metric("cachemux_connections", "open connections (nutcracker's curr_connections)", MetricKind::Gauge,
+                  snapshot.curr_connections);
 
+    // One family per metric, a sample per pool (or per server of each pool).
+    std::string family;
+    auto begin_family = [&](const MetricInfo& info) {
+        family = family_name(info);
+        family_header(out, family, info.description, info.kind);
+    };
+    auto sample = [&](const std::string& pool, const std::string* server, std::int64_t value) {
+        out += family + "{pool=";
+        label_value(out, pool);
+        if (server != nullptr) {
+            out += ",server=";
+            label_value(out, *server);
+        }
+        out += "} " + std::to_string(value) + "\n";
+    };
     std::size_t index = 0;
-#define CACHEMUX_PROM(metric, kind_, help_)                                                        \
-    {                                                                                           \
-        const MetricInfo& info = kPoolMetricInfo[index++];                                      \
-        std::string family = family_name(info);                                                 \
-        family_header(out, family, info.description, info.kind);                                \
-        for (const StatsSnapshot::Pool& pool : snapshot.pools) {                                \
-            out += family + "{pool=";                                                           \
-            label_value(out, pool.name);                                                        \
-            out += "} " + std::to_string(pool.metrics.metric) + "\n";                             \
-        }                                                                                       \
+#define CACHEMUX_PROM(metric, kind_, help_)                        \
+    begin_family(kPoolMetricInfo[index++]);                         \
+    for (const StatsSnapshot::Pool& pool : snapshot.pools) {       \
+        sample(pool.name, nullptr, pool.metrics.metric);           \
     }
     CACHEMUX_POOL_METRICS(CACHEMUX_PROM)
 #undef CACHEMUX_PROM
     index = 0;
-#define CACHEMUX_PROM(metric, kind_, help_)                                                        \
-    {                                                                                           \
-        const MetricInfo& info = kServerMetricInfo[index++];                                    \
-        std::string family = family_name(info);                                                 \
-        family_header(out, family, info.description, info.kind);                                \
-        for (const StatsSnapshot::Pool& pool : snapshot.pools) {                                \
-            for (const StatsSnapshot::Server& server : pool.servers) {                          \
-                out += family + "{pool=";                                                       \
-                label_value(out, pool.name);                                                    \
-                out += ",server=";                                                              \
-                label_value(out, server.name);                                                  \
-                out += "} " + std::to_string(server.metrics.metric) + "\n";                       \
-            }                                                                                   \
-        }                                                                                       \
+#define CACHEMUX_PROM(metric, kind_, help_)                        \
+    begin_family(kServerMetricInfo[index++]);                       \
+    for (const StatsSnapshot::Pool& pool : snapshot.pools) {       \
+        for (const StatsSnapshot::Server& server : pool.servers) { \
+            sample(pool.name, &server.name, server.metrics.metric); \
+        }                                                          \
     }
     CACHEMUX_SERVER_METRICS(CACHEMUX_PROM)
 #undef CACHEMUX_PROM
