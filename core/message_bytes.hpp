@@ -34,6 +34,7 @@ public:
     void append_all(const MessageBytes& other) { append_range(other, 0, other.size()); }
     // Drops every reference; keeps the capacity for the next message.
     void clear();
+    void reserve(std::size_t segments) { segments_.reserve(segments); }
 
     std::uint64_t size() const { return size_; }
     bool empty() const { return size_ == 0; }

@@ -1,6 +1,10 @@
 // The core's MessageWriter: where a protocol plugin writes fragments and
-// replies. Keys and response bytes are appended by reference; only bytes the
-// plugin renders itself (a version string, an error text) are copied.
+// replies. Values and response bytes are appended by reference. Short
+// literals and short keys are copied into scratch space instead, where
+// consecutive copies join into one segment: a fragment like
+// "get k1 k2 k3 \r\n" becomes one contiguous piece, one iovec to write and
+// a message of a few segments whatever its key count (so a Request's
+// reserved capacity is enough, and the steady state allocates nothing).
 #pragma once
 
 #include <cstring>
@@ -50,11 +54,21 @@ public:
     MessageBytesWriter(MessageBytes& out, ScratchSpace& scratch, const Request* source)
         : out_(out), scratch_(scratch), source_(source) {}
 
-    void literal(std::string_view bytes) override { out_.append_static(bytes); }
+    void literal(std::string_view bytes) override {
+        if (bytes.size() <= kCopyBelow) {
+            scratch_.append_copy(out_, bytes);
+        } else {
+            out_.append_static(bytes);
+        }
+    }
     void copy(std::string_view bytes) override { scratch_.append_copy(out_, bytes); }
     void key(std::uint32_t index) override {
         const abi::KeyRef& k = source_->keys[index];
-        out_.append(source_->key_bufs[index], k.data, k.len);
+        if (k.len <= kCopyBelow) {
+            scratch_.append_copy(out_, k.view());
+        } else {
+            out_.append(source_->key_bufs[index], k.data, k.len);
+        }
     }
     void key_payload(std::uint32_t index) override {
         if (index < source_->key_payloads.size()) {
@@ -67,6 +81,9 @@ public:
     }
 
 private:
+    // Copying this much costs less than a segment of its own (and its iovec).
+    static constexpr std::size_t kCopyBelow = 128;
+
     MessageBytes& out_;
     ScratchSpace& scratch_;
     const Request* source_;

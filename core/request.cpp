@@ -4,6 +4,20 @@
 
 namespace cachemux {
 
+void Request::reserve_typical() {
+    // A few keys; a message of a few segments (short keys and literals are
+    // copied together, see MessageBytesWriter). MSET's payloads grow on
+    // first use and keep their room like the rest.
+    constexpr std::size_t kKeys = 8;
+    keys.reserve(kKeys);
+    key_bufs.reserve(kKeys);
+    records.reserve(kKeys);
+    fragment_of_key.reserve(kKeys);
+    fragments.reserve(4);
+    bytes.reserve(4);
+    reply.reserve(8);
+}
+
 void Request::reset() {
     client = nullptr;
     parent = nullptr;
@@ -37,6 +51,7 @@ Request* RequestPool::get() {
     Request* r;
     if (free_.empty()) {
         r = new Request();
+        r->reserve_typical();
         r->pool_slot = static_cast<std::uint32_t>(all_.size());
         all_.push_back(r);
     } else {

@@ -49,6 +49,10 @@ struct Request {
     Request* next_in_server = nullptr;  // a server connection's queue (RequestQueue)
     std::uint32_t pool_slot = 0;        // index in RequestPool's list (kept by reset())
 
+    // Room for a typical request (a few keys, a few segments), made once per
+    // Request object: reset() keeps capacity, so the steady state allocates
+    // nothing however the pool's objects are reused.
+    void reserve_typical();
     void reset();
     abi::RequestView view() const { return {info, keys, key_payloads}; }
 };
