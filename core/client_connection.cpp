@@ -116,6 +116,9 @@ void ClientConnection::read_requests() {
         case InputBuffer::ReadResult::Data:
             parse_requests();
             continue;
+        case InputBuffer::ReadResult::DataDrained:
+            parse_requests();
+            return;
         case InputBuffer::ReadResult::WouldBlock:
             return;
         case InputBuffer::ReadResult::Eof:

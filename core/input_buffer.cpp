@@ -40,10 +40,11 @@ InputBuffer::ReadResult InputBuffer::read_from(int fd) {
         return ReadResult::TokenTooLong;
     }
     for (;;) {
-        ssize_t n = ::read(fd, in_->last, in_->free_space());
+        std::size_t space = in_->free_space();
+        ssize_t n = ::read(fd, in_->last, space);
         if (n > 0) {
             in_->last += n;
-            return ReadResult::Data;
+            return static_cast<std::size_t>(n) < space ? ReadResult::DataDrained : ReadResult::Data;
         }
         if (n == 0) {
             return ReadResult::Eof;

@@ -22,7 +22,9 @@ public:
     InputBuffer& operator=(const InputBuffer&) = delete;
 
     enum class ReadResult {
-        Data,          // new bytes to parse
+        Data,          // new bytes to parse, and the read filled the buffer: read again
+        DataDrained,   // new bytes, and the read came up short: the socket is drained
+                       // (saves the read that would only say EAGAIN; epoll tells of more)
         WouldBlock,    // the socket is drained
         Eof,           // the peer closed its side
         Error,         // errno says why

@@ -287,6 +287,9 @@ void ServerConnection::read_responses() {
         case InputBuffer::ReadResult::Data:
             parse_responses();
             continue;
+        case InputBuffer::ReadResult::DataDrained:
+            parse_responses();
+            return;
         case InputBuffer::ReadResult::WouldBlock:
             return;
         case InputBuffer::ReadResult::Eof:
