@@ -52,6 +52,32 @@ constexpr Millis kAfterHeal{800};
 
 long long ms(Clock::duration d) { return std::chrono::duration_cast<Millis>(d).count(); }
 
+// The steady load of every fault case, for `kind` on `port`.
+load::Options load_options(ProxyKind kind, Protocol protocol, int port) {
+    load::Options lo;
+    lo.protocol = protocol;
+    lo.port = port;
+    lo.max_duration = 30s;
+    if (kind == ProxyKind::Nutcracker) {
+        // nutcracker 0.5.0 closes a client's connection when a fragment of
+        // its multi-key get fails (each client lost its connection and the
+        // 24 requests in flight on it within milliseconds of the fault, with
+        // memcached and with redis), and merges memcache multi-get values in
+        // server order; so it is compared on single-key requests only.
+        lo.multigets_in_10 = 0;
+        lo.multiget_in_order = false;
+    }
+    return lo;
+}
+
+// Starts `load` and fails the test case unless it runs by the end of the warm-up.
+void start_and_warm_up(load::Load& load, const std::string& what) {
+    load.start();
+    std::this_thread::sleep_for(kWarmup);
+    if (load.replies() <= 500)
+        FAIL(what << ": the load does not run (" << load.replies() << " replies)\n" << load::summary(load.stop()));
+}
+
 // ------------------------------------------------------------ backends
 
 // A memcached or redis-server that can be killed and started again on its port.
@@ -241,26 +267,11 @@ void fault_under_load(ProxyKind kind, Protocol protocol, Fault fault) {
     int serial = 0;
     auto fresh = [&] { return "v" + std::to_string(++serial); };
 
-    load::Options lo;
-    lo.protocol = protocol;
-    lo.port = proxy.port();
+    load::Options lo = load_options(kind, protocol, proxy.port());
     lo.clients = 5;
     lo.window = 24;
-    lo.max_duration = 30s;
-    if (kind == ProxyKind::Nutcracker) {
-        // nutcracker 0.5.0 closes a client's connection when a fragment of
-        // its multi-key get fails (each client lost its connection and the
-        // 24 requests in flight on it within milliseconds of the fault, with
-        // memcached and with redis), and merges memcache multi-get values in
-        // server order; so it is compared on single-key requests only.
-        lo.multigets_in_10 = 0;
-        lo.multiget_in_order = false;
-    }
     load::Load load(lo);
-    load.start();
-    std::this_thread::sleep_for(kWarmup);
-    if (load.replies() <= 500)
-        FAIL(what << ": the load does not run (" << load.replies() << " replies)\n" << load::summary(load.stop()));
+    start_and_warm_up(load, what);
     const std::size_t rss_before = load::rss_kib(proxy_pid);
     // Where the load's keys live, for telling its requests apart by server.
     const std::vector<std::string> load_keys = load.all_keys();
@@ -447,18 +458,9 @@ static void killed_without_ejection(ProxyKind kind) {
     const int x = 1;
     Proxy proxy = start_proxy(kind, fault_pool(Protocol::Memcache, backends, false));
 
-    load::Options lo;
-    lo.port = proxy.port();
-    lo.max_duration = 30s;
-    if (kind == ProxyKind::Nutcracker) {  // see fault_under_load
-        lo.multigets_in_10 = 0;
-        lo.multiget_in_order = false;
-    }
+    const load::Options lo = load_options(kind, Protocol::Memcache, proxy.port());
     load::Load load(lo);
-    load.start();
-    std::this_thread::sleep_for(kWarmup);
-    if (load.replies() <= 500)
-        FAIL(what << ": the load does not run (" << load.replies() << " replies)\n" << load::summary(load.stop()));
+    start_and_warm_up(load, what);
     const std::vector<std::string> load_keys = load.all_keys();
     const std::vector<int> load_owner = owners(backends, load_keys);
     // A probe key of the server that dies, found through the proxy.
