@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <new>
 
+#include "free_list_trim.hpp"
+
 namespace cachemux {
 
 namespace {
@@ -52,7 +54,7 @@ void MbufPool::put(Mbuf* m) {
 }
 
 std::size_t MbufPool::trim() {
-    std::size_t keep = peak_in_use_ + std::max(kSpareMbufs, peak_in_use_ / 4);
+    const std::size_t keep = trim_target(peak_in_use_, kSpareMbufs);
     std::size_t freed = 0;
     while (allocated_ > keep && free_ != nullptr) {
         Mbuf* m = free_;

@@ -41,9 +41,8 @@ public:
     std::size_t chunk_size() const { return chunk_size_; }
     std::size_t allocated() const { return allocated_; }
     std::size_t free_count() const { return free_count_; }
-    // Frees spare mbufs beyond the most used since the last trim (plus a
-    // margin, so that steady traffic never frees what it will take again);
-    // returns how many it freed.
+    // Frees spare mbufs beyond trim_target() (free_list_trim.hpp); returns
+    // how many it freed.
     std::size_t trim();
 
 private:

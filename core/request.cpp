@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "free_list_trim.hpp"
+
 namespace cachemux {
 
 void Request::reserve_typical() {
@@ -64,7 +66,7 @@ Request* RequestPool::get() {
 
 std::size_t RequestPool::trim() {
     constexpr std::size_t kSpareRequests = 256;
-    std::size_t keep = peak_in_use_ + std::max(kSpareRequests, peak_in_use_ / 4);
+    const std::size_t keep = trim_target(peak_in_use_, kSpareRequests);
     std::size_t freed = 0;
     while (all_.size() > keep && !free_.empty()) {
         Request* r = free_.back();

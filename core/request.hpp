@@ -68,8 +68,8 @@ public:
     // Returns `r` (and its fragments) once nothing holds it any more.
     void release_if_unowned(Request* r);
     std::size_t allocated() const { return all_.size(); }
-    // As MbufPool::trim(): frees spare requests beyond the most in use since
-    // the last trim, plus a margin; returns how many.
+    // Frees spare requests beyond trim_target() (free_list_trim.hpp);
+    // returns how many.
     std::size_t trim();
 
 private:
