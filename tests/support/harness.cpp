@@ -585,15 +585,22 @@ MemcachedServer::MemcachedServer(std::vector<std::string> extra_args) {
     throw HarnessError("memcached: no free port after retries: " + process_->describe());
 }
 
-MemcachedServer::MemcachedServer(OnPort, int port, std::vector<std::string> extra_args) : port_(port) {
+// Runs `start` until its process listens on `port`, which a server just
+// killed there may still hold for a moment; up to kStartTimeout.
+static void start_on_fixed_port(const std::string& what, int port, const std::function<void()>& start,
+                                std::unique_ptr<Process>& process) {
     auto deadline = Clock::now() + kStartTimeout;
     for (;;) {
-        start(extra_args);
-        if (await_listening(*process_, {port_}, kStartTimeout)) return;
+        start();
+        if (await_listening(*process, {port}, kStartTimeout)) return;
         if (Clock::now() >= deadline)
-            throw HarnessError("memcached: port " + std::to_string(port_) + " still in use: " + process_->describe());
+            throw HarnessError(what + ": port " + std::to_string(port) + " still in use: " + process->describe());
         std::this_thread::sleep_for(50ms);
     }
+}
+
+MemcachedServer::MemcachedServer(OnPort, int port, std::vector<std::string> extra_args) : port_(port) {
+    start_on_fixed_port("memcached", port_, [&] { start(extra_args); }, process_);
 }
 
 std::unique_ptr<MemcachedServer> MemcachedServer::on_port(int port, std::vector<std::string> extra_args) {
@@ -626,15 +633,7 @@ RedisServer::RedisServer(std::vector<std::string> extra_args) {
 
 RedisServer::RedisServer(OnPort, int port, std::vector<std::string> extra_args) : port_(port) {
     dir_ = make_temp_dir("redis");
-    auto deadline = Clock::now() + kStartTimeout;
-    for (;;) {
-        start(extra_args);
-        if (await_listening(*process_, {port_}, kStartTimeout)) return;
-        if (Clock::now() >= deadline)
-            throw HarnessError("redis-server: port " + std::to_string(port_) + " still in use: " +
-                               process_->describe());
-        std::this_thread::sleep_for(50ms);
-    }
+    start_on_fixed_port("redis-server", port_, [&] { start(extra_args); }, process_);
 }
 
 std::unique_ptr<RedisServer> RedisServer::on_port(int port, std::vector<std::string> extra_args) {
