@@ -111,10 +111,16 @@ const char* kind_name(const YamlNode& n) {
 constexpr std::string_view kKnownKeys =
     "listen, hash, hash_tag, distribution, timeout, backlog, client_connections, redis, "
     "tcpkeepalive, redis_auth, redis_db, preconnect, auto_eject_hosts, server_connections, "
-    "server_retry_timeout, server_failure_limit, flush_on_rejoin, servers";
+    "server_retry_timeout, server_failure_limit, flush_on_rejoin, protocol, servers";
 
 // ---------------------------------------------------------------------------
 // Pass 1: the shape nutcracker's conf_validate_structure() allows.
+
+// The top-level `plugins:` list. A pool cannot be a list, so a list there is
+// never a nutcracker pool and a `plugins:` mapping still is one.
+bool is_plugin_list(const YamlNode& name, const YamlNode& value) {
+    return name.kind == Kind::Scalar && name.value == "plugins" && value.kind == Kind::Seq;
+}
 
 void check_structure(const YamlNode& root, const std::string& file) {
     if (root.kind != Kind::Map) {
@@ -127,6 +133,9 @@ void check_structure(const YamlNode& root, const std::string& file) {
         const YamlNode& pool = root.items[i + 1];
         if (name.kind != Kind::Scalar) {
             fail(file, name.line, std::string("a pool name must be a scalar, not ") + kind_name(name));
+        }
+        if (is_plugin_list(name, pool)) {
+            continue;  // read by read_plugin_list()
         }
         if (pool.kind != Kind::Map) {
             if (pool.kind == Kind::Scalar && pool.value.empty()) {
@@ -239,6 +248,8 @@ public:
             pool_.server_failure_limit = number(key, value);
         } else if (k == "flush_on_rejoin") {
             pool_.flush_on_rejoin = boolean(key, value);
+        } else if (k == "protocol") {
+            pool_.protocol = v;
         } else if (k == "servers") {
             add_server(key, value);
         } else {
@@ -253,6 +264,7 @@ public:
         if (!listen_set_) {
             fail(file_, pool_.line, name, "missing 'listen' (e.g. 'listen: 127.0.0.1:22121')");
         }
+        resolve_protocol();
         if (seen_.count("server_connections") && pool_.server_connections == 0) {
             fail(file_, pool_.line_of("server_connections"), name, "server_connections",
                  "must not be 0");
@@ -294,6 +306,23 @@ public:
     }
 
 private:
+    // `redis: true` is `protocol: redis`; a pool that names its protocol is
+    // a redis pool (redis_auth and the rest apply) exactly when it names redis.
+    void resolve_protocol() {
+        bool redis_key = seen_.count("redis") != 0;
+        if (pool_.protocol.empty()) {
+            pool_.protocol = pool_.redis ? "redis" : "memcache";
+            return;
+        }
+        bool names_redis = pool_.protocol == "redis";
+        if (redis_key && pool_.redis != names_redis) {
+            fail(file_, pool_.line_of("protocol"), pool_.name, "protocol",
+                 "'" + pool_.protocol + "' contradicts 'redis: " + (pool_.redis ? "true" : "false") +
+                     "' on line " + std::to_string(pool_.line_of("redis")) + " (keep one of the two)");
+        }
+        pool_.redis = names_redis;
+    }
+
     static bool known(const std::string& k) {
         std::string_view keys = kKnownKeys;
         std::size_t pos = 0;
@@ -530,6 +559,29 @@ Config parse_config(const std::string& yaml_text, const std::string& file) {
     return parse_config(yaml_text, file, resolve_with_getaddrinfo);
 }
 
+// `plugins:` items: each a non-empty scalar, none twice.
+void read_plugin_list(const std::string& file, const YamlNode& name, const YamlNode& list,
+                      std::vector<PluginRef>& out) {
+    if (!out.empty()) {
+        fail(file, name.line, "duplicate 'plugins' list (the first is on line " +
+                                  std::to_string(out.front().line) + ")");
+    }
+    for (const YamlNode& item : list.items) {
+        if (item.kind != Kind::Scalar || item.value.empty()) {
+            fail(file, item.line,
+                 std::string("'plugins' items must be plugin names or paths, not ") +
+                     (item.kind == Kind::Scalar ? "an empty value" : kind_name(item)));
+        }
+        for (const PluginRef& seen : out) {
+            if (seen.spec == item.value) {
+                fail(file, item.line, "plugin " + show(item.value) + " is listed twice (also on line " +
+                                          std::to_string(seen.line) + ")");
+            }
+        }
+        out.push_back({item.value, item.line});
+    }
+}
+
 Config parse_config(const std::string& yaml_text, const std::string& file, const HostResolver& resolver) {
     YamlNode root;
     try {
@@ -545,6 +597,10 @@ Config parse_config(const std::string& yaml_text, const std::string& file, const
     for (std::size_t i = 0; i + 1 < root.items.size(); i += 2) {
         const YamlNode& name = root.items[i];
         const YamlNode& body = root.items[i + 1];
+        if (is_plugin_list(name, body)) {
+            read_plugin_list(file, name, body, config.plugins);
+            continue;
+        }
         check_not_empty(file, name, nullptr, nullptr);
         PoolParser parser(file, name, resolver);
         for (std::size_t j = 0; j + 1 < body.items.size(); j += 2) {

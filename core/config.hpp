@@ -77,6 +77,10 @@ struct PoolConfig {
     // written elsewhere while it was out. Needs auto_eject_hosts; refused on
     // redis pools.
     bool flush_on_rejoin = false;
+    // Not nutcracker's: the protocol plugin by name. Without the key it is
+    // "redis" for `redis: true`, else "memcache"; `protocol: redis` makes a
+    // redis pool as `redis: true` does.
+    std::string protocol;
     // In nutcracker's order, which is NOT the file order: 0.5.0 sorts a
     // pool's servers by name (shorter names first, then bytewise) while
     // validating, and that order is the server index modula/random use and
@@ -93,8 +97,19 @@ struct PoolConfig {
     }
 };
 
+// One item of the top-level `plugins:` list (not nutcracker's): a shared
+// object to load before any pool is built. A path (it has a '/'; relative
+// to the config file's directory), or a name found as <plugin dir>/NAME.so.
+struct PluginRef {
+    std::string spec;
+    int line = 0;
+};
+
 struct Config {
     std::string file;
+    // In file order. A top-level `plugins:` whose value is a list; a
+    // `plugins:` holding a mapping is a pool of that name, as in nutcracker.
+    std::vector<PluginRef> plugins;
     // Sorted like nutcracker 0.5.0 sorts them (by name: shorter first, then
     // bytewise), which is the order of its stats output. PoolConfig::line
     // gives the file position.

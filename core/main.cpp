@@ -11,6 +11,7 @@
 #include "config.hpp"
 #include "log.hpp"
 #include "options.hpp"
+#include "config_plugins.hpp"
 #include "plugin_registry.hpp"
 #include "process.hpp"
 #include "server_pool.hpp"
@@ -66,6 +67,7 @@ private:
 // Builds every pool's routing from the config; throws ConfigError.
 std::vector<std::shared_ptr<const cachemux::ServerPool>> build_pools(const cachemux::Config& config,
                                                                      cachemux::PluginRegistry& registry) {
+    cachemux::load_listed_plugins(config, registry);
     std::vector<std::shared_ptr<const cachemux::ServerPool>> pools;
     for (const cachemux::PoolConfig& pool : config.pools) {
         pools.push_back(cachemux::ServerPool::build(pool, registry, config.file));

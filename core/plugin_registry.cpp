@@ -12,41 +12,117 @@ struct PluginRegistry::Library {
 PluginRegistry::PluginRegistry(std::filesystem::path dir) : dir_(std::move(dir)) {}
 PluginRegistry::~PluginRegistry() = default;
 
-const abi::PluginDescriptor* PluginRegistry::load(std::string_view name) {
-    if (auto it = by_file_.find(name); it != by_file_.end()) {
+std::filesystem::path PluginRegistry::file_for(std::string_view name) const {
+    return dir_ / (std::string(name) + ".so");
+}
+
+namespace {
+
+// One key per file however it was named (a path, a name, a symlink).
+std::filesystem::path canonical_or_self(const std::filesystem::path& file) {
+    std::error_code ec;
+    std::filesystem::path canonical = std::filesystem::weakly_canonical(file, ec);
+    return ec ? file : canonical;
+}
+
+}  // namespace
+
+// Opens a shared object and checks it is a cachemux plugin of this ABI;
+// each file is opened once.
+const abi::PluginDescriptor* PluginRegistry::open(const std::filesystem::path& file) {
+    std::filesystem::path key = canonical_or_self(file);
+    if (auto it = by_path_.find(key); it != by_path_.end()) {
+        return it->second;
+    }
+    auto lib = std::make_unique<Library>();
+    try {
+        lib->library.load(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+    } catch (const std::exception& e) {
+        throw PluginError("cannot load plugin '" + file.string() + "': " + e.what());
+    }
+    if (!lib->library.has(abi::kEntrySymbol)) {
+        throw PluginError("'" + file.string() + "' is not a cachemux plugin: it has no '" +
+                          abi::kEntrySymbol + "' entry point");
+    }
+    auto& entry = lib->library.get_alias<const abi::PluginDescriptor*()>(abi::kEntrySymbol);
+    const abi::PluginDescriptor* descriptor = entry();
+    // Only the first member may be read before the version is known.
+    if (descriptor == nullptr || descriptor->abi_version != abi::kAbiVersion) {
+        throw PluginError("plugin '" + file.string() + "' has ABI version " +
+                          std::to_string(descriptor ? descriptor->abi_version : 0) +
+                          ", this cachemux needs ABI version " + std::to_string(abi::kAbiVersion) +
+                          " (rebuild the plugin against this cachemux's SDK)");
+    }
+    libraries_.push_back(std::move(lib));
+    by_path_.emplace(key, descriptor);
+    return descriptor;
+}
+
+const abi::PluginDescriptor* PluginRegistry::load_by_name(std::string_view name) {
+    if (auto it = by_name_.find(name); it != by_name_.end()) {
         return it->second;
     }
     // A name is a file name, never a path: "../x" must not reach outside dir.
     const abi::PluginDescriptor* descriptor = nullptr;
     bool plain = !name.empty() && name.find('/') == std::string_view::npos && name != "." && name != "..";
-    std::filesystem::path file = dir_ / (std::string(name) + ".so");
+    std::filesystem::path file = file_for(name);
     std::error_code ec;
     if (plain && std::filesystem::is_regular_file(file, ec)) {
-        auto lib = std::make_unique<Library>();
-        try {
-            lib->library.load(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
-        } catch (const std::exception& e) {
-            throw PluginError("cannot load plugin '" + file.string() + "': " + e.what());
-        }
-        if (!lib->library.has(abi::kEntrySymbol)) {
-            throw PluginError("plugin '" + file.string() + "' has no '" + abi::kEntrySymbol + "' entry point");
-        }
-        auto& entry = lib->library.get_alias<const abi::PluginDescriptor*()>(abi::kEntrySymbol);
-        descriptor = entry();
-        // Only the first member may be read before the version is known.
-        if (descriptor == nullptr || descriptor->abi_version != abi::kAbiVersion) {
-            throw PluginError("plugin '" + file.string() + "' has ABI version " +
-                              std::to_string(descriptor ? descriptor->abi_version : 0) +
-                              ", this cachemux needs ABI version " + std::to_string(abi::kAbiVersion));
-        }
-        libraries_.push_back(std::move(lib));
+        descriptor = open(file);
     }
-    by_file_.emplace(std::string(name), descriptor);
+    by_name_.emplace(std::string(name), descriptor);
     return descriptor;
 }
 
+void PluginRegistry::provide(std::map<std::string, Provided, std::less<>>& names, const char* kind,
+                             std::string_view name, Provided what) {
+    const std::string file = what.file.string();
+    if (auto it = names.find(name); it != names.end()) {
+        throw PluginError("'" + file + "' provides " + kind + " '" + std::string(name) +
+                          "', which '" + it->second.file.string() + "' already provides");
+    }
+    // A listed plugin may not stand in for a plugin of the plugin directory:
+    // a second `fnv1a_64` would silently move keys to other servers.
+    std::error_code ec;
+    std::filesystem::path bundled = file_for(name);
+    if (std::filesystem::is_regular_file(bundled, ec) && !std::filesystem::equivalent(bundled, what.file, ec)) {
+        throw PluginError("'" + file + "' provides " + kind + " '" + std::string(name) + "', which '" +
+                          bundled.string() + "' already provides");
+    }
+    names.emplace(std::string(name), std::move(what));
+}
+
+void PluginRegistry::add(const std::filesystem::path& file) {
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) {
+        throw PluginError("plugin '" + file.string() + "' not found");
+    }
+    if (!std::filesystem::is_regular_file(file, ec)) {
+        throw PluginError("plugin '" + file.string() + "' is not a file");
+    }
+    if (!listed_.insert(canonical_or_self(file)).second) {
+        return;
+    }
+    const abi::PluginDescriptor* d = open(file);
+    if (d->hashes.empty() && d->distributions.empty() && d->protocols.empty()) {
+        throw PluginError("plugin '" + file.string() + "' provides no hash, distribution or protocol");
+    }
+    for (const auto& h : d->hashes) {
+        provide(hashes_, "hash", h.name, {.hash = h.hash, .file = file});
+    }
+    for (const auto* dist : d->distributions) {
+        provide(distributions_, "distribution", dist->name(), {.distribution = dist, .file = file});
+    }
+    for (const auto* p : d->protocols) {
+        provide(protocols_, "protocol", p->name(), {.protocol = p, .file = file});
+    }
+}
+
 abi::HashFn PluginRegistry::hash(std::string_view name) {
-    if (const auto* d = load(name)) {
+    if (auto it = hashes_.find(name); it != hashes_.end()) {
+        return it->second.hash;
+    }
+    if (const auto* d = load_by_name(name)) {
         for (const auto& h : d->hashes) {
             if (h.name == name) {
                 return h.hash;
@@ -57,7 +133,10 @@ abi::HashFn PluginRegistry::hash(std::string_view name) {
 }
 
 const abi::Distribution* PluginRegistry::distribution(std::string_view name) {
-    if (const auto* d = load(name)) {
+    if (auto it = distributions_.find(name); it != distributions_.end()) {
+        return it->second.distribution;
+    }
+    if (const auto* d = load_by_name(name)) {
         for (const auto* dist : d->distributions) {
             if (dist->name() == name) {
                 return dist;
@@ -68,7 +147,10 @@ const abi::Distribution* PluginRegistry::distribution(std::string_view name) {
 }
 
 const abi::Protocol* PluginRegistry::protocol(std::string_view name) {
-    if (const auto* d = load(name)) {
+    if (auto it = protocols_.find(name); it != protocols_.end()) {
+        return it->second.protocol;
+    }
+    if (const auto* d = load_by_name(name)) {
         for (const auto* p : d->protocols) {
             if (p->name() == name) {
                 return p;

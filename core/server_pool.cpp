@@ -18,15 +18,15 @@ std::shared_ptr<const ServerPool> ServerPool::build(const PoolConfig& pool, Plug
         }
         if (!found) {
             throw config_error(config_file, pool, key,
-                               "no plugin provides '" + value + "' (looked for " +
-                                   (registry.dir() / (value + ".so")).string() + ")");
+                               "no plugin provides '" + value + "' (looked for " + registry.file_for(value).string() +
+                                   (registry.has_listed() ? " and in the listed plugins)" : ")"));
         }
         return found;
     };
     p->hash_ = resolve("hash", pool.hash, [&](const std::string& n) { return registry.hash(n); });
     p->distribution_ =
         resolve("distribution", pool.distribution, [&](const std::string& n) { return registry.distribution(n); });
-    p->protocol_ = resolve("redis", pool.redis ? std::string("redis") : std::string("memcache"),
+    p->protocol_ = resolve(pool.key_lines.count("protocol") ? "protocol" : "redis", pool.protocol,
                            [&](const std::string& n) { return registry.protocol(n); });
 
     p->servers_.reserve(pool.servers.size());
