@@ -769,7 +769,7 @@ Proxy::Proxy(ProxyKind kind, std::vector<PoolSpec> pools, ProxyOptions options)
             if (p.port) ports.push_back(p.port);
         }
         stats_port_ = free_port();
-        write_file(config_path_, pools_yaml(pools_));
+        write_file(config_path_, options.config_preamble + pools_yaml(pools_));
         write_file(log, "");
         auto argv = proxy_argv(kind, config_path_, log, stats_port_, options.plugin_dir);
         argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());

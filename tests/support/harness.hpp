@@ -268,6 +268,8 @@ struct ProxyOptions {
     std::vector<std::string> extra_args;
     std::string plugin_dir;  // cachemux only; empty: cachemux_plugin_dir()
     Millis start_timeout = kStartTimeout;
+    // YAML written before the pools, e.g. cachemux's "plugins:\n - /x.so\n".
+    std::string config_preamble;
 };
 
 // nutcracker or cachemux running `pools` (listen ports chosen free unless
