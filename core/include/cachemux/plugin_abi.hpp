@@ -10,6 +10,22 @@
 // Plugins never own sockets, timers or the event loop, and nothing a plugin
 // makes may outlive its shared object (the registry keeps every loaded object
 // open for the life of the process).
+//
+// What crosses the boundary, and the rule for the standard types that do:
+//   - plain data (integers, enums, PODs of this header), raw pointers with
+//     lengths, and abstract classes whose objects the plugin owns;
+//   - std::string_view and std::span: non-owning views, a pointer and a size,
+//     whose layout libstdc++ keeps stable; the viewed bytes belong to the
+//     side that passes them and are valid only during the call, unless this
+//     header says otherwise (names and descriptors: for the plugin's life);
+//   - std::unique_ptr<Continuum>, returned by Distribution::build(): a single
+//     pointer with the default deleter; the object is destroyed through its
+//     virtual destructor, so the plugin's own code frees what it allocated.
+// Nothing else from the standard library crosses (no std::string, no
+// container, no std::function), and no exception does but std::bad_alloc,
+// which may pass through either side when memory runs out. So a plugin must be built with g++ >= 12 and
+// libstdc++ in C++20 mode (the SDK's cachemux::plugin target asks for C++20),
+// and it may use any standard library type inside itself.
 #pragma once
 
 #include <cstddef>
