@@ -325,7 +325,7 @@ void ClientConnection::write_replies() {
                 break;
             }
         }
-        ssize_t n = batch.size() == 0 ? 0 : ::writev(fd_, batch.data(), batch.size());
+        ssize_t n = batch.size() == 0 ? 0 : batch.write_to(fd_);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 event_add(write_event_, nullptr);

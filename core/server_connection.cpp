@@ -243,7 +243,7 @@ void ServerConnection::write_requests() {
                 break;
             }
         }
-        ssize_t n = ::writev(fd_, batch.data(), batch.size());
+        ssize_t n = batch.write_to(fd_);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 event_add(write_event_, nullptr);
