@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "config.hpp"
+#include "config_plugins.hpp"
 #include "log.hpp"
 #include "options.hpp"
-#include "config_plugins.hpp"
 #include "plugin_registry.hpp"
 #include "process.hpp"
 #include "server_pool.hpp"

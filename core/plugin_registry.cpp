@@ -74,22 +74,20 @@ const abi::PluginDescriptor* PluginRegistry::load_by_name(std::string_view name)
     return descriptor;
 }
 
-void PluginRegistry::provide(std::map<std::string, Provided, std::less<>>& names, const char* kind,
-                             std::string_view name, Provided what) {
-    const std::string file = what.file.string();
+void PluginRegistry::check_new(const std::map<std::string, Provided, std::less<>>& names, const char* kind,
+                               std::string_view name, const std::filesystem::path& file) const {
     if (auto it = names.find(name); it != names.end()) {
-        throw PluginError("'" + file + "' provides " + kind + " '" + std::string(name) +
+        throw PluginError("'" + file.string() + "' provides " + kind + " '" + std::string(name) +
                           "', which '" + it->second.file.string() + "' already provides");
     }
     // A listed plugin may not stand in for a plugin of the plugin directory:
     // a second `fnv1a_64` would silently move keys to other servers.
     std::error_code ec;
     std::filesystem::path bundled = file_for(name);
-    if (std::filesystem::is_regular_file(bundled, ec) && !std::filesystem::equivalent(bundled, what.file, ec)) {
-        throw PluginError("'" + file + "' provides " + kind + " '" + std::string(name) + "', which '" +
+    if (std::filesystem::is_regular_file(bundled, ec) && !std::filesystem::equivalent(bundled, file, ec)) {
+        throw PluginError("'" + file.string() + "' provides " + kind + " '" + std::string(name) + "', which '" +
                           bundled.string() + "' already provides");
     }
-    names.emplace(std::string(name), std::move(what));
 }
 
 void PluginRegistry::add(const std::filesystem::path& file) {
@@ -100,22 +98,36 @@ void PluginRegistry::add(const std::filesystem::path& file) {
     if (!std::filesystem::is_regular_file(file, ec)) {
         throw PluginError("plugin '" + file.string() + "' is not a file");
     }
-    if (!listed_.insert(canonical_or_self(file)).second) {
+    std::filesystem::path key = canonical_or_self(file);
+    if (listed_.count(key) != 0) {
         return;
     }
     const abi::PluginDescriptor* d = open(file);
     if (d->hashes.empty() && d->distributions.empty() && d->protocols.empty()) {
         throw PluginError("plugin '" + file.string() + "' provides no hash, distribution or protocol");
     }
+    // Every name is checked before any is registered: a refused plugin
+    // leaves the registry as it was (a config reload that fails must not
+    // half-change the live one).
+    auto hashes = hashes_;
+    auto distributions = distributions_;
+    auto protocols = protocols_;
     for (const auto& h : d->hashes) {
-        provide(hashes_, "hash", h.name, {.hash = h.hash, .file = file});
+        check_new(hashes, "hash", h.name, file);
+        hashes.emplace(std::string(h.name), Provided{.hash = h.hash, .file = file});
     }
     for (const auto* dist : d->distributions) {
-        provide(distributions_, "distribution", dist->name(), {.distribution = dist, .file = file});
+        check_new(distributions, "distribution", dist->name(), file);
+        distributions.emplace(std::string(dist->name()), Provided{.distribution = dist, .file = file});
     }
     for (const auto* p : d->protocols) {
-        provide(protocols_, "protocol", p->name(), {.protocol = p, .file = file});
+        check_new(protocols, "protocol", p->name(), file);
+        protocols.emplace(std::string(p->name()), Provided{.protocol = p, .file = file});
     }
+    hashes_ = std::move(hashes);
+    distributions_ = std::move(distributions);
+    protocols_ = std::move(protocols);
+    listed_.insert(key);
 }
 
 abi::HashFn PluginRegistry::hash(std::string_view name) {

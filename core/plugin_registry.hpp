@@ -41,7 +41,7 @@ public:
     PluginRegistry& operator=(const PluginRegistry&) = delete;
 
     // Loads a listed plugin and registers what it provides; adding the same
-    // file twice is a no-op. Throws PluginError.
+    // file twice is a no-op. Throws PluginError, and then registers nothing.
     void add(const std::filesystem::path& file);
 
     // nullptr when no plugin provides `name`; PluginError when the file that
@@ -66,8 +66,9 @@ private:
 
     const abi::PluginDescriptor* open(const std::filesystem::path& file);
     const abi::PluginDescriptor* load_by_name(std::string_view name);
-    void provide(std::map<std::string, Provided, std::less<>>& names, const char* kind, std::string_view name,
-                 Provided what);
+    // Throws PluginError when `file` may not provide `name` of this kind.
+    void check_new(const std::map<std::string, Provided, std::less<>>& names, const char* kind,
+                   std::string_view name, const std::filesystem::path& file) const;
 
     std::filesystem::path dir_;
     std::map<std::string, const abi::PluginDescriptor*, std::less<>> by_name_;

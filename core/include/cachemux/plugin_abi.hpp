@@ -23,9 +23,10 @@
 //     virtual destructor, so the plugin's own code frees what it allocated.
 // Nothing else from the standard library crosses (no std::string, no
 // container, no std::function), and no exception does but std::bad_alloc,
-// which may pass through either side when memory runs out. So a plugin must be built with g++ >= 12 and
-// libstdc++ in C++20 mode (the SDK's cachemux::plugin target asks for C++20),
-// and it may use any standard library type inside itself.
+// which may pass through either side when memory runs out. So a plugin must
+// be built with g++ >= 12 and libstdc++ in C++20 mode (the SDK's
+// cachemux::plugin target asks for C++20), and it may use any standard
+// library type inside itself.
 #pragma once
 
 #include <cstddef>

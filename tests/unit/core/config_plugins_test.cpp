@@ -143,6 +143,8 @@ TEST_CASE("plugins: each reason a plugin cannot load is named, with file, line a
         std::string e = error_of([&] { load_listed_plugins(config, registry); });
         CHECK(e == kFile + ":3: plugin '" + (tmp.path / "b.so").string() + "': '" + (tmp.path / "b.so").string() +
                        "' provides hash 'crc32', which '" + (tmp.path / "a.so").string() + "' already provides");
+        // A refused plugin is not half-registered: trying again fails again.
+        CHECK_THROWS_AS(registry.add(tmp.path / "b.so"), PluginError);
     }
     SUBCASE("a name a plugin of the plugin directory provides") {
         // A second fnv1a_64 would silently move keys: refused.
