@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "iovec_batch.hpp"
+#include "log.hpp"
 #include "message_writer.hpp"
 #include "worker.hpp"
 
@@ -63,8 +64,15 @@ void ClientConnection::on_read(evutil_socket_t, short, void* arg) {
     static_cast<ClientConnection*>(arg)->read_requests();
 }
 
-void ClientConnection::on_write(evutil_socket_t, short, void* arg) {
-    static_cast<ClientConnection*>(arg)->write_replies();
+void ClientConnection::on_write(evutil_socket_t, short events, void* arg) {
+    auto* self = static_cast<ClientConnection*>(arg);
+    if (events & EV_TIMEOUT) {
+        CACHEMUX_LOG(kLogWarn, "pool '%s': closing a client that read no reply in %ld s (%u owed)",
+                     self->upstream_.name().c_str(), static_cast<long>(kStalledWriteTimeout.tv_sec), self->owed_);
+        self->close();
+        return;
+    }
+    self->write_replies();
 }
 
 void ClientConnection::on_destroy(evutil_socket_t, short, void* arg) { delete static_cast<ClientConnection*>(arg); }
@@ -111,7 +119,7 @@ void ClientConnection::close() {
 void ClientConnection::read_requests() {
     // Read until the socket is drained, parsing as we go, so that one
     // readiness event serves a whole pipeline.
-    for (int rounds = 0; rounds < 16 && !closed_ && !eof_; ++rounds) {
+    for (int rounds = 0; rounds < 16 && !closed_ && !eof_ && !paused_; ++rounds) {
         switch (in_.read_from(fd_)) {
         case InputBuffer::ReadResult::Data:
             parse_requests();
@@ -145,7 +153,7 @@ void ClientConnection::close_if_done() {
 void ClientConnection::parse_requests() {
     const abi::Protocol& protocol = upstream_.pool().protocol();
     RequestPool& requests = upstream_.worker().requests();
-    while (!closed_ && in_.unparsed_size() > 0) {
+    while (!closed_ && !paused_ && in_.unparsed_size() > 0) {
         if (parsing_ == nullptr) {
             parsing_ = requests.get();
             parsing_->client = this;
@@ -166,6 +174,9 @@ void ClientConnection::parse_requests() {
                 eof_ = true;
                 event_del(read_event_);
                 return;
+            }
+            if (owed_ >= kMaxOwedReplies) {
+                pause_reading();
             }
         } else if (result.status == abi::ParseStatus::Error) {
             close();
@@ -205,6 +216,7 @@ void ClientConnection::dispatch(Request* request) {
 }
 
 void ClientConnection::queue_reply(Request* request) {
+    ++owed_;
     request->in_client_queue = true;
     if (tail_ == nullptr) {
         head_ = tail_ = request;
@@ -328,7 +340,10 @@ void ClientConnection::write_replies() {
         ssize_t n = batch.size() == 0 ? 0 : batch.write_to(fd_);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                event_add(write_event_, nullptr);
+                // Re-armed after every write that made progress, so the
+                // timeout measures time without any (on_write).
+                event_add(write_event_, &kStalledWriteTimeout);
+                pause_reading();
                 writing_ = false;
                 return;
             }
@@ -350,6 +365,7 @@ void ClientConnection::write_replies() {
             }
             r->in_client_queue = false;
             r->next_in_client = nullptr;
+            --owed_;
             requests.release_if_unowned(r);
         }
         head_written_ = written;
@@ -358,7 +374,28 @@ void ClientConnection::write_replies() {
         event_del(write_event_);
     }
     writing_ = false;
+    if (paused_ && !closed_ && owed_ <= kMaxOwedReplies / 2) {
+        resume_reading();
+    }
     close_if_done();
+}
+
+void ClientConnection::pause_reading() {
+    if (!paused_) {
+        paused_ = true;
+        event_del(read_event_);
+    }
+}
+
+// Requests already read wait in the buffer: parse them first, since the
+// socket may have nothing new to wake us with.
+void ClientConnection::resume_reading() {
+    paused_ = false;
+    if (eof_) {
+        return;
+    }
+    event_add(read_event_, nullptr);
+    parse_requests();
 }
 
 }  // namespace cachemux

@@ -4,6 +4,8 @@
 
 #include <event2/event.h>
 
+#include <cstdint>
+
 #include "cachemux/protocol_abi.hpp"
 #include "flush_queue.hpp"
 #include "input_buffer.hpp"
@@ -15,6 +17,16 @@ class Upstream;
 
 class ClientConnection final : public Flushable {
 public:
+    // What one client may make the proxy hold for it. Reading from a client
+    // pauses while it is owed this many replies (requests read and not yet
+    // answered in full), and resumes at half; so a pipelining client keeps
+    // at most this many requests and their replies in memory.
+    static constexpr std::uint32_t kMaxOwedReplies = 1024;
+    // Reading also pauses while the client's socket takes no more replies;
+    // a client that then takes no byte for this long is closed (it is not
+    // reading its replies; nutcracker would hold them forever).
+    static constexpr timeval kStalledWriteTimeout{10, 0};
+
     ClientConnection(Upstream& upstream, int fd);
     ClientConnection(const ClientConnection&) = delete;
     ClientConnection& operator=(const ClientConnection&) = delete;
@@ -41,6 +53,9 @@ private:
     void queue_reply(Request* request);
     void write_replies();
     void close_if_done();
+    // Backpressure: stop and start taking requests from the socket.
+    void pause_reading();
+    void resume_reading();
 
     Upstream& upstream_;
     int fd_;
@@ -49,6 +64,7 @@ private:
     bool closed_ = false;
     bool writing_ = false;
     bool eof_ = false;  // no more requests (EOF or quit): close once every reply is written
+    bool paused_ = false;  // not reading: too many replies owed, or the socket is full
 
     InputBuffer in_;
     Request* parsing_ = nullptr;      // the request being parsed
@@ -59,6 +75,7 @@ private:
     Request* head_ = nullptr;
     Request* tail_ = nullptr;
     std::size_t head_written_ = 0;  // bytes of head's reply already written
+    std::uint32_t owed_ = 0;        // requests from head_ to tail_
 };
 
 }  // namespace cachemux
