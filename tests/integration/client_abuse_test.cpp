@@ -112,7 +112,7 @@ HARNESS_CACHEMUX_TEST("abuse: 10,000 idle clients are held, and the others are s
     std::size_t rss_held = load::rss_kib(f.proxy_pid());
     MESSAGE("cachemux RSS: " << rss_before << " KiB, with 10,000 idle clients " << rss_held << " KiB");
     // An idle client holds no buffer: well under 2 KiB each.
-    CHECK(rss_held < rss_before + kIdle * 2);  // KiB
+    CHECK(rss_held < rss_before + kIdle * 2 * kSlackFactor);  // KiB
     // A few of them, picked across the range, are served at once.
     for (int i = 0; i < kIdle; i += 997) {
         std::string request = "get idle" + std::to_string(i) + "\r\n";
@@ -191,12 +191,12 @@ HARNESS_CACHEMUX_TEST("abuse: a client that never reads its replies is bounded, 
     // The pause at 1024 owed replies bounds what it holds: 1024 x 32 KiB,
     // plus socket buffers the kernel accounts elsewhere. Without it the
     // proxy would take every get the client sends (nutcracker: GBs).
-    CHECK(rss_peak < rss_before + 48 * kKiB);
+    CHECK(rss_peak < rss_before + 48 * kKiB * kSlackFactor);
     // The stall timeout is 10 s; it starts once the socket is full.
     CHECK(took >= 9000ms);
     // Memory goes back once it is gone.
     std::this_thread::sleep_for(2500ms);
     std::size_t rss_after = load::rss_kib(f.proxy_pid());
-    CHECK(rss_after < rss_before + 8 * kKiB);
+    if (!kSanitized) CHECK(rss_after < rss_before + 8 * kKiB);
     f.check_bystanders();
 }

@@ -411,7 +411,7 @@ void fault_under_load(ProxyKind kind, Protocol protocol, Fault fault) {
     // Out of the ring for a whole retry timeout: the first retry is no sooner
     // than server_retry_timeout after the ejection (which happened after the
     // last failing probe was sent).
-    if (retry_burst >= 0) CHECK(retry_burst >= ms(prev_probe_sent - t_fault) + kRetryMs - 250);
+    if (retry_burst >= 0) CHECK(retry_burst >= ms(prev_probe_sent - t_fault) + kRetryMs - 250 * kSlackFactor);
     // Healed while out of the ring, it rejoins one retry timeout after it
     // was last ejected (its last error replies), not sooner, not much later.
     // (Healed in the middle of a retry, it stays at once: nothing to time.)
