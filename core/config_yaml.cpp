@@ -167,10 +167,12 @@ void check_document_markers(std::string_view s) {
     }
 }
 
-// End (exclusive) of a quoted scalar starting at `start`.
-std::size_t quoted_end(std::string_view s, std::size_t start) {
+// End (exclusive) of a quoted scalar starting at `start`; `closed` tells
+// whether its closing quote was found before the end of the text.
+std::size_t quoted_end(std::string_view s, std::size_t start, bool* closed) {
     char q = s[start];
     std::size_t i = start + 1;
+    *closed = false;
     while (i < s.size()) {
         if (q == '"' && s[i] == '\\') {
             i += 2;
@@ -181,6 +183,7 @@ std::size_t quoted_end(std::string_view s, std::size_t start) {
                 i += 2;
                 continue;
             }
+            *closed = true;
             return i + 1;
         }
         ++i;
@@ -401,7 +404,14 @@ YamlNode read_yaml(const std::string& text) {
         RawNode* n = order[i];
         if (n->quoted) {
             auto b = static_cast<std::size_t>(n->pos);
-            quoted.emplace_back(b, quoted_end(body, b));
+            bool closed = false;
+            quoted.emplace_back(b, quoted_end(body, b, &closed));
+            // yaml-cpp takes a quoted scalar without its closing quote to
+            // the end of the file (swallowing the pools after it); libyaml,
+            // and so nutcracker, refuses the file (found by fuzz/config).
+            if (!closed) {
+                throw YamlProblem{n->line, "YAML syntax error: a quoted scalar is not closed before the end of the file"};
+            }
         }
         if (!n->is_null) continue;
         bool borrowed = i + 1 < order.size() && order[i + 1]->pos == n->pos;

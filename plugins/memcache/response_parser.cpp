@@ -5,6 +5,7 @@
 // records each followed by its data block, ended by "END". Each record is
 // reported to the core by byte range so that multi-key replies can be merged
 // without copying values.
+#include <cstdint>
 #include <cstring>
 
 #include "memcache.hpp"
@@ -53,12 +54,19 @@ bool parse_value_line(std::string_view line, std::string_view* key, std::uint64_
     if (n < 4 || fields[3].empty()) {
         return false;
     }
+    // A length that does not fit in 64 bits is malformed: it used to wrap,
+    // so "VALUE k 0 184467440737095516162" framed a 2-byte value and the
+    // rest of the stream was read out of step (found by fuzz/memcache_response).
     std::uint64_t v = 0;
     for (char ch : fields[3]) {
         if (ch < '0' || ch > '9') {
             return false;
         }
-        v = v * 10 + static_cast<std::uint64_t>(ch - '0');
+        std::uint64_t digit = static_cast<std::uint64_t>(ch - '0');
+        if (v > (UINT64_MAX - digit) / 10) {
+            return false;
+        }
+        v = v * 10 + digit;
     }
     *key = fields[1];
     *bytes = v;

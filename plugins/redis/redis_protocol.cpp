@@ -86,12 +86,16 @@ public:
         const Command* command = command_by_id(in.request.info.command);
         switch (command->merge) {
         case Merge::Sum: {
-            long long total = 0;
+            // Summed modulo 2^64: servers answering near INT64_MAX (a
+            // broken or hostile server) must not make the sum overflow a
+            // signed integer, which is undefined behaviour (found by
+            // fuzz/redis_response). Real DEL counts never come close.
+            std::uint64_t total = 0;
             for (const auto& f : in.fragments) {
-                total += f.info.integer;
+                total += static_cast<std::uint64_t>(f.info.integer);
             }
             char buf[32];
-            int len = std::snprintf(buf, sizeof(buf), ":%lld\r\n", total);
+            int len = std::snprintf(buf, sizeof(buf), ":%lld\r\n", static_cast<long long>(total));
             out.copy({buf, static_cast<std::size_t>(len)});
             return;
         }

@@ -2,6 +2,7 @@
 // integers, bulk strings and arrays nested to a bounded depth. The elements
 // of a top-level array are reported as records, so MGET's fragments can be
 // merged in key order by reference.
+#include <cstdint>
 #include <cstring>
 #include <string_view>
 
@@ -24,16 +25,22 @@ struct State {
 };
 static_assert(sizeof(State) <= abi::kParserStateSize);
 
+// A whole-token decimal that fits in 64 signed bits. 19 digits can exceed
+// INT64_MAX (":9999999999999999999"), so the digits are summed unsigned (19
+// digits never overflow 64 unsigned bits) and range-checked: summing them
+// signed was undefined behaviour on such a reply (found by fuzz/redis_response).
 bool parse_int(std::string_view t, std::int64_t* out) {
     bool negative = !t.empty() && t[0] == '-';
     if (negative) t.remove_prefix(1);
     if (t.empty() || t.size() > 19) return false;
-    std::int64_t v = 0;
+    std::uint64_t v = 0;
     for (char ch : t) {
         if (ch < '0' || ch > '9') return false;
-        v = v * 10 + (ch - '0');
+        v = v * 10 + static_cast<std::uint64_t>(ch - '0');
     }
-    *out = negative ? -v : v;
+    constexpr std::uint64_t kMax = static_cast<std::uint64_t>(INT64_MAX);
+    if (v > (negative ? kMax + 1 : kMax)) return false;
+    *out = negative ? static_cast<std::int64_t>(0 - v) : static_cast<std::int64_t>(v);
     return true;
 }
 
@@ -113,6 +120,10 @@ abi::ParseResult parse_response(abi::ParserState& raw, const char* data, std::si
             break;  // null bulk
         case '*':
             if (!parse_int(rest, &n) || n < -1) return {abi::ParseStatus::Error, line_start};
+            // pending[] counts in 32 bits: a larger count (no redis sends
+            // one) is refused rather than truncated, which made "*4294967297"
+            // an array of 1 element (found by fuzz/redis_response).
+            if (n > static_cast<std::int64_t>(UINT32_MAX)) return {abi::ParseStatus::Error, line_start};
             if (n > 0) {
                 if (s.depth == kMaxDepth) return {abi::ParseStatus::Error, line_start};
                 s.pending[s.depth++] = static_cast<std::uint32_t>(n);
