@@ -9,7 +9,7 @@
 //   tracer ECHO comes back as the token it sent;
 // - a replay of predis 3's (src/Connection/Factory.php prepareConnection):
 //   HELLO 2 SETNAME predis, CLIENT SETINFO x2, SELECT 0 with `database` set;
-// - a reply nested 20 levels deep (EVAL of a nested Lua table), relayed
+// - replies nested 20 and 190 levels deep (EVAL of nested Lua tables), relayed
 //   byte for byte with the next request on the same connection answered.
 //
 // Each replay also runs against a redis-server directly, and the replies the
@@ -306,14 +306,17 @@ void nested_reply(ProxyKind kind) {
     struct Case {
         std::string name, script, expected;
     };
-    std::string simple;
+    std::string simple, deepest;
     for (int i = 0; i < 20; ++i) simple += "*1\r\n";
     simple += bulk("value");
+    for (int i = 0; i < 190; ++i) deepest += "*1\r\n";  // near Lua's limit of nested constructors
+    deepest += bulk("value");
     std::string mixed;
     for (int i = 1; i < 20; ++i) mixed += "*3\r\n:" + std::to_string(i) + "\r\n$-1\r\n";
     mixed += "*2\r\n" + bulk("value") + ":7\r\n";
     const std::vector<Case> cases = {{"20 levels of one element", nested_script(20), simple},
-                                     {"20 levels of integer, nil, array", mixed_script(20), mixed}};
+                                     {"20 levels of integer, nil, array", mixed_script(20), mixed},
+                                     {"190 levels", nested_script(190), deepest}};
 
     for (const auto& tc : cases) {
         INFO(tc.name);
@@ -349,4 +352,4 @@ void nested_reply(ProxyKind kind) {
 
 }  // namespace
 
-HARNESS_PROXY_TEST("redis: a reply nested 20 levels deep, pipelined with a GET", nested_reply)
+HARNESS_PROXY_TEST("redis: replies nested 20 and 190 levels deep, pipelined with a GET", nested_reply)
