@@ -262,6 +262,13 @@ HARNESS_CACHEMUX_TEST("handshake: predis 3 connect replay (HELLO 2 SETNAME, CLIE
     Connection c(px.port());
     CHECK(resp::call(c, cmd("SELECT", "1")) == "-ERR DB index is out of range\r\n");
     CHECK(resp::call(c, cmd("GET", "predis:first")) == bulk("v"));
+
+    // No RESP3 yet: HELLO 3 gets redis's unknown-command error, which the
+    // RESP3-first clients (Jedis 8, Lettuce, ioredis 6, predis) fall back
+    // to RESP2 on, and the connection carries on.
+    std::string hello3 = resp::call(c, cmd("HELLO", "3"));
+    CHECK_MESSAGE(hello3.rfind("-ERR unknown command 'HELLO'", 0) == 0, escape(hello3));
+    CHECK(resp::call(c, cmd("GET", "predis:first")) == bulk("v"));
 }
 
 // ------------------------------------------------------------- python3-redis
