@@ -1,7 +1,7 @@
 // Streaming parser for redis replies (RESP): simple strings, errors,
-// integers, bulk strings and arrays nested to a bounded depth. The elements
-// of a top-level array are reported as records, so MGET's fragments can be
-// merged in key order by reference.
+// integers, bulk strings and arrays nested to any depth. The elements of a
+// top-level array are reported as records, so MGET's fragments can be merged
+// in key order by reference.
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -14,15 +14,24 @@ namespace {
 
 enum Phase : std::uint8_t { kHeader = 0, kBulk };
 
-constexpr int kMaxDepth = 8;
-
+// Only the top-level array's elements are records, so nesting below it is
+// one count, not a stack: the values still to read before the current
+// element is complete. An array header inside the element takes one value's
+// place and adds its own elements. So the state is the same few bytes at any
+// depth (a 20-level EVAL reply, twemproxy issue 323), and no depth limit is
+// needed.
 struct State {
     std::uint8_t phase;
-    std::uint8_t depth;                   // open arrays
-    std::uint32_t pending[kMaxDepth];     // elements still to read, per open array
-    std::uint64_t remaining;              // bulk bytes (with CRLF) still to skip
-    std::uint64_t element_begin;          // offset of the current top-level element
+    bool in_array;                 // the reply is an array and its elements are being read
+    std::uint64_t top_pending;     // elements of the top-level array still to read
+    std::uint64_t nested_pending;  // values still to read inside the current element (0: between elements)
+    std::uint64_t remaining;       // bulk bytes (with CRLF) still to skip
+    std::uint64_t element_begin;   // offset of the current top-level element
 };
+
+// More values outstanding than any server could send in a lifetime: a
+// hostile server's "*4294967295" repeated, refused before the count wraps.
+constexpr std::uint64_t kMaxPending = std::uint64_t{1} << 62;
 static_assert(sizeof(State) <= abi::kParserStateSize);
 
 // A whole-token decimal that fits in 64 signed bits. 19 digits can exceed
@@ -53,22 +62,20 @@ abi::ParseResult parse_response(abi::ParserState& raw, const char* data, std::si
     const std::uint64_t base = sink.offset();
     std::size_t pos = 0;
 
-    // A value (of any type) is complete: close the arrays it completes.
-    // Returns true when the whole reply is.
+    // A value (of any type) is complete. Returns true when the whole reply is.
     auto value_done = [&]() {
-        while (s.depth > 0) {
-            if (s.depth == 1) {
-                sink.record(s.element_begin, base + pos, {nullptr, 0});
-            }
-            if (--s.pending[s.depth - 1] > 0) {
-                if (s.depth == 1) {
-                    s.element_begin = base + pos;
-                }
-                return false;
-            }
-            --s.depth;
+        if (!s.in_array) {
+            return true;  // the reply was this one value
         }
-        return true;
+        if (s.nested_pending > 0 && --s.nested_pending > 0) {
+            return false;  // inside an element still
+        }
+        sink.record(s.element_begin, base + pos, {nullptr, 0});
+        if (--s.top_pending == 0) {
+            return true;
+        }
+        s.element_begin = base + pos;
+        return false;
     };
 
     while (pos < size) {
@@ -97,7 +104,7 @@ abi::ParseResult parse_response(abi::ParserState& raw, const char* data, std::si
         std::string_view rest(data + pos + 1, end - 1 - (pos + 1));
         std::size_t line_start = pos;
         pos = end + 1;
-        if (s.depth == 0) {
+        if (!s.in_array) {
             info.is_error = type == '-';
             info.is_integer = type == ':';
         }
@@ -108,7 +115,7 @@ abi::ParseResult parse_response(abi::ParserState& raw, const char* data, std::si
             break;
         case ':':
             if (!parse_int(rest, &n)) return {abi::ParseStatus::Error, line_start};
-            if (s.depth == 0) info.integer = n;
+            if (!s.in_array) info.integer = n;
             break;
         case '$':
             if (!parse_int(rest, &n) || n < -1) return {abi::ParseStatus::Error, line_start};
@@ -125,10 +132,17 @@ abi::ParseResult parse_response(abi::ParserState& raw, const char* data, std::si
             // an array of 1 element (found by fuzz/redis_response).
             if (n > static_cast<std::int64_t>(UINT32_MAX)) return {abi::ParseStatus::Error, line_start};
             if (n > 0) {
-                if (s.depth == kMaxDepth) return {abi::ParseStatus::Error, line_start};
-                s.pending[s.depth++] = static_cast<std::uint32_t>(n);
-                if (s.depth == 1) {
+                const auto count = static_cast<std::uint64_t>(n);
+                if (!s.in_array) {
+                    s.in_array = true;
+                    s.top_pending = count;
                     s.element_begin = base + pos;
+                } else if (s.nested_pending == 0) {
+                    s.nested_pending = count;  // a top-level element that is an array
+                } else if (s.nested_pending + count > kMaxPending) {
+                    return {abi::ParseStatus::Error, line_start};
+                } else {
+                    s.nested_pending += count - 1;  // this header was one of the values awaited
                 }
                 continue;
             }

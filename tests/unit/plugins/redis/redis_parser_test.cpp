@@ -211,3 +211,40 @@ TEST_CASE("redis replies: arrays report their elements at every chunk size") {
     CHECK(parse_reply("*0\r\n", 1).size == 4);
     CHECK(parse_reply("*-1\r\n", 1).size == 5);
 }
+
+namespace {
+
+// `depth` arrays nested in one another around `inner`, as a Lua table
+// nested `depth` deep comes back from EVAL.
+std::string nested(int depth, const std::string& inner) {
+    std::string s;
+    for (int i = 0; i < depth; ++i) s += "*1\r\n";
+    return s + inner;
+}
+
+}  // namespace
+
+TEST_CASE("redis replies nested to any depth parse whole, and the next reply is untouched") {
+    // twemproxy issue 323: a 20-level EVAL reply. Deeper ones too, mixed
+    // with siblings at every level, and empty and null arrays inside.
+    for (int depth : {1, 8, 9, 20, 100, 10000}) {
+        CAPTURE(depth);
+        const std::string reply = nested(depth, "$5\r\nvalue\r\n");
+        for (std::size_t chunk : {std::size_t{1}, std::size_t{7}, reply.size() + 8}) {
+            CAPTURE(chunk);
+            Reply r = parse_reply(reply + "+NEXT\r\n", chunk);
+            CHECK(r.size == reply.size());
+            REQUIRE(r.elements.size() == 1);  // the top-level array's one element
+            CHECK(r.elements[0] == reply.substr(4));
+        }
+    }
+    const std::string wide = "*3\r\n" + std::string("*2\r\n*0\r\n*-1\r\n") + nested(30, ":1\r\n") + "*2\r\n" +
+                             nested(12, "+a\r\n") + "$1\r\nb\r\n";
+    for (std::size_t chunk = 1; chunk <= wide.size() + 1; ++chunk) {
+        CAPTURE(chunk);
+        Reply r = parse_reply(wide + "+NEXT\r\n", chunk);
+        CHECK(r.size == wide.size());
+        CHECK(r.elements == std::vector<std::string>{"*2\r\n*0\r\n*-1\r\n", nested(30, ":1\r\n"),
+                                                     "*2\r\n" + nested(12, "+a\r\n") + "$1\r\nb\r\n"});
+    }
+}
