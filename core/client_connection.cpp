@@ -4,13 +4,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <ctime>
 
 #include "iovec_batch.hpp"
 #include "log.hpp"
 #include "message_writer.hpp"
+#include "socket.hpp"
 #include "worker.hpp"
 
 namespace cachemux {
@@ -45,10 +48,18 @@ private:
     const abi::PoolSettings& pool_;
 };
 
+// CLIENT ID: one counter for the process, so ids stay unique whichever
+// worker or pool a client lands on. Taken once per connection.
+std::atomic<std::uint64_t> next_client_id{1};
+
 }  // namespace
 
 ClientConnection::ClientConnection(Upstream& upstream, int fd)
-    : upstream_(upstream), fd_(fd), in_(upstream.worker().mbufs()) {
+    : upstream_(upstream),
+      fd_(fd),
+      in_(upstream.worker().mbufs()),
+      id_(next_client_id.fetch_add(1, std::memory_order_relaxed)),
+      connected_at_(std::time(nullptr)) {
     event_base* base = upstream_.worker().base();
     read_event_ = event_new(base, fd_, EV_READ | EV_PERSIST, &ClientConnection::on_read, this);
     write_event_ = event_new(base, fd_, EV_WRITE | EV_PERSIST, &ClientConnection::on_write, this);
@@ -58,6 +69,23 @@ ClientConnection::ClientConnection(Upstream& upstream, int fd)
 ClientConnection::~ClientConnection() {
     event_free(read_event_);
     event_free(write_event_);
+}
+
+std::string_view ClientConnection::peer_address() {
+    if (peer_address_.empty()) {
+        peer_address_ = peer_address_of(fd_);
+        if (peer_address_ == ":0") {
+            peer_address_ = local_address();  // an unnamed unix peer: redis shows the socket's path
+        }
+    }
+    return peer_address_;
+}
+
+std::string_view ClientConnection::local_address() {
+    if (local_address_.empty()) {
+        local_address_ = local_address_of(fd_);
+    }
+    return local_address_;
 }
 
 void ClientConnection::on_read(evutil_socket_t, short, void* arg) {
@@ -195,8 +223,7 @@ void ClientConnection::dispatch(Request* request) {
     switch (info.route) {
     case abi::Route::Local: {
         MessageBytesWriter writer(request->reply, upstream_.worker().scratch(), request);
-        abi::LocalContext context{CACHEMUX_VERSION, upstream_.worker().started_at()};
-        upstream_.pool().protocol().render_local(request->view(), context, writer);
+        upstream_.pool().protocol().render_local(request->view(), upstream_.local_context(*this), writer);
         request->done = true;
         break;
     }

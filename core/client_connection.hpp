@@ -5,6 +5,7 @@
 #include <event2/event.h>
 
 #include <cstdint>
+#include <string>
 
 #include "cachemux/protocol_abi.hpp"
 #include "flush_queue.hpp"
@@ -15,7 +16,7 @@ namespace cachemux {
 
 class Upstream;
 
-class ClientConnection final : public Flushable {
+class ClientConnection final : public Flushable, public abi::ClientSession {
 public:
     // What one client may make the proxy hold for it. Reading from a client
     // pauses while it is owed this many replies (requests read and not yet
@@ -37,6 +38,16 @@ public:
     void close();
     // Writes the replies that are ready (end of the loop turn).
     void flush() override { write_replies(); }
+
+    // abi::ClientSession: what local replies (CLIENT, HELLO, INFO) see of the client.
+    std::uint64_t id() const override { return id_; }
+    std::string_view name() const override { return name_; }
+    void set_name(std::string_view name) override { name_.assign(name); }
+    abi::SessionState& state() override { return session_; }
+    std::string_view peer_address() override;
+    std::string_view local_address() override;
+    int fd() const override { return fd_; }
+    std::int64_t connected_at() const override { return connected_at_; }
 
 private:
     ~ClientConnection();
@@ -70,6 +81,14 @@ private:
     Request* parsing_ = nullptr;      // the request being parsed
     abi::ParserState parser_state_{};
     abi::SessionState session_{};
+
+    // Asked of rarely (CLIENT INFO, CLIENT SETNAME), so kept apart from the
+    // request path; the addresses are looked up on first use.
+    std::uint64_t id_;
+    std::int64_t connected_at_;
+    std::string name_;
+    std::string peer_address_;
+    std::string local_address_;
 
     // Replies owed, in request order; written from the head.
     Request* head_ = nullptr;

@@ -39,7 +39,7 @@ public:
     std::uint64_t size() const { return size_; }
     bool empty() const { return size_ == 0; }
     const std::vector<Segment>& segments() const { return segments_; }
-    // The message as text (tests and logs only: copies).
+    // The message as text (copies: for tests, logs and once-per-connection replies).
     std::string to_string() const;
 
 private:

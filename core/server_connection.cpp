@@ -183,6 +183,7 @@ void ServerConnection::queue_handshake() {
     handshake->origin = Request::Origin::Handshake;
     MessageBytesWriter writer(handshake->bytes, upstream_.worker().scratch(), handshake);
     handshake_replies_ = upstream_.pool().protocol().write_handshake(upstream_.pool().settings(), writer);
+    handshake_index_ = 0;
     if (handshake_replies_ == 0) {
         requests.release_if_unowned(handshake);
         return;
@@ -353,8 +354,15 @@ void ServerConnection::parse_responses() {
 
 // One reply to the handshake. An error is swallowed, as nutcracker swallows
 // a server's refusal of its AUTH: the server's own replies (NOAUTH) then tell
-// clients what is wrong, request by request.
+// clients what is wrong, request by request. What the server says of its
+// version is kept for the proxy's own replies (redis INFO, HELLO).
 void ServerConnection::handshake_reply(Request* handshake) {
+    // Once per connection, so a copy to make the reply contiguous is cheap.
+    std::string reply = handshake->reply.to_string();
+    std::string_view version = upstream_.pool().protocol().read_handshake_reply(handshake_index_++, reply);
+    if (!version.empty()) {
+        upstream_.server_version(index_, version);
+    }
     handshake->reply.clear();
     handshake->reply_info = {};
     if (--handshake_replies_ == 0) {

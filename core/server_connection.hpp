@@ -77,6 +77,7 @@ private:
     abi::ParserState parser_state_{};
     bool parsing_ = false;  // a response has begun
     std::uint32_t handshake_replies_ = 0;  // handshake replies still to read
+    std::uint32_t handshake_index_ = 0;    // the next handshake reply's number
 };
 
 }  // namespace cachemux

@@ -1,5 +1,6 @@
 #include "socket.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <stdexcept>
 
@@ -99,6 +101,45 @@ int connect_nonblocking(const SocketAddress& address) {
         return -1;
     }
     return fd;
+}
+
+namespace {
+
+std::string format_address(const sockaddr_storage& a, socklen_t len) {
+    char host[INET6_ADDRSTRLEN] = {};
+    switch (a.ss_family) {
+    case AF_INET: {
+        const auto& in = reinterpret_cast<const sockaddr_in&>(a);
+        inet_ntop(AF_INET, &in.sin_addr, host, sizeof host);
+        return std::string(host) + ":" + std::to_string(ntohs(in.sin_port));
+    }
+    case AF_INET6: {
+        const auto& in6 = reinterpret_cast<const sockaddr_in6&>(a);
+        inet_ntop(AF_INET6, &in6.sin6_addr, host, sizeof host);
+        return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6.sin6_port));
+    }
+    case AF_UNIX: {
+        const auto& un = reinterpret_cast<const sockaddr_un&>(a);
+        std::size_t n = len > offsetof(sockaddr_un, sun_path) ? len - offsetof(sockaddr_un, sun_path) : 0;
+        return std::string(un.sun_path, strnlen(un.sun_path, n)) + ":0";
+    }
+    default:
+        return {};
+    }
+}
+
+}  // namespace
+
+std::string peer_address_of(int fd) {
+    sockaddr_storage a{};
+    socklen_t len = sizeof a;
+    return getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0 ? format_address(a, len) : std::string();
+}
+
+std::string local_address_of(int fd) {
+    sockaddr_storage a{};
+    socklen_t len = sizeof a;
+    return getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0 ? format_address(a, len) : std::string();
 }
 
 }  // namespace cachemux

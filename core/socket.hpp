@@ -26,5 +26,9 @@ void set_tcp_keepalive(int fd);
 int listen_on(const Endpoint& endpoint, int backlog, mode_t perm);
 // Starts a non-blocking connect; returns the fd or -1 with errno set.
 int connect_nonblocking(const SocketAddress& address);
+// The two ends of a connected socket as redis's CLIENT INFO writes them:
+// "ip:port", "[ipv6]:port", or "path:0" for a unix socket; "" on error.
+std::string peer_address_of(int fd);
+std::string local_address_of(int fd);
 
 }  // namespace cachemux

@@ -25,7 +25,11 @@ Upstream::Upstream(Worker& worker, std::shared_ptr<const ServerPool> pool)
       pool_(std::move(pool)),
       live_(pool_->servers().size(), pool_->config()),
       stats_(pool_->servers().size()),
-      servers_(pool_->servers().size()) {
+      servers_(pool_->servers().size()),
+      versions_(pool_->servers().size()) {
+    for (const Server& server : configured_->servers()) {
+        facts_.push_back({server.name, {}});
+    }
     int per_server = std::max(1, pool_->config().server_connections);
     for (std::size_t i = 0; i < servers_.size(); ++i) {
         for (int c = 0; c < per_server; ++c) {
@@ -95,6 +99,19 @@ void Upstream::probe(std::uint32_t index) {
         return;
     }
     servers_[index].connections.front()->send(flush);
+}
+
+void Upstream::server_version(std::uint32_t index, std::string_view version) {
+    if (version != versions_[index]) {
+        versions_[index].assign(version);
+        facts_[index].version = versions_[index];
+    }
+}
+
+abi::LocalContext Upstream::local_context(abi::ClientSession& client) const {
+    const PoolConfig& config = configured_->config();
+    return {CACHEMUX_VERSION, worker_.started_at(), config.name, configured_->settings(), config.listen.endpoint.port,
+            facts_, clients_.size(), client};
 }
 
 void Upstream::forget_client(ClientConnection* client) {

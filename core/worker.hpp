@@ -7,6 +7,7 @@
 #include <event2/event.h>
 
 #include <memory>
+#include <string_view>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -46,6 +47,11 @@ public:
     void probe_done(std::uint32_t index, bool flushed);
     Worker& worker() { return worker_; }
     void forget_client(ClientConnection* client);
+    // A server's handshake said which version it runs (redis: INFO server).
+    void server_version(std::uint32_t index, std::string_view version);
+    // What a reply the proxy gives itself may say of the proxy, the pool and
+    // `client`.
+    abi::LocalContext local_context(abi::ClientSession& client) const;
     // This worker's numbers for the pool; bumped by its connections.
     PoolStats& stats() { return stats_; }
     ServerMetrics& server_stats(std::uint32_t index) { return stats_.servers[index]; }
@@ -80,6 +86,10 @@ private:
     };
     std::vector<ServerConnections> servers_;
     std::unordered_set<ClientConnection*> clients_;
+    // Per server: its name and the version it reported (views into the
+    // servers and into versions_), for local replies.
+    std::vector<std::string> versions_;
+    std::vector<abi::ServerFacts> facts_;
     std::size_t refused_ = 0;  // clients over a limit since the last log line about them
     std::int64_t refusal_logged_ms_ = 0;
 };

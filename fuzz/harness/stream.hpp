@@ -550,6 +550,31 @@ private:
     std::span<const std::string_view> replies_;
 };
 
+// The client a local reply is for, as the core keeps it (ClientConnection).
+class FakeClientSession final : public abi::ClientSession {
+public:
+    explicit FakeClientSession(abi::SessionState& state) : state_(state) {}
+    std::uint64_t id() const override { return 7; }
+    std::string_view name() const override { return name_; }
+    void set_name(std::string_view name) override { name_.assign(name); }
+    abi::SessionState& state() override { return state_; }
+    std::string_view peer_address() override { return "127.0.0.1:40000"; }
+    std::string_view local_address() override { return "127.0.0.1:22121"; }
+    int fd() const override { return 9; }
+    std::int64_t connected_at() const override { return 0; }
+
+private:
+    abi::SessionState& state_;
+    std::string name_;
+};
+
+// What render_local sees in `pool` for `client`: one server that said it
+// runs redis 7.0.15 and one that has not answered.
+inline abi::LocalContext fake_local_context(const abi::PoolSettings& pool, abi::ClientSession& client) {
+    static const abi::ServerFacts kServers[] = {{"s1", "7.0.15"}, {"s2", ""}};
+    return abi::LocalContext{"0.1.0", 0, "pool", pool, 22121, kServers, 1, client};
+}
+
 // `bytes` must parse as exactly one response, whole. Returns it.
 inline ResponseMessage one_response(const abi::Protocol& protocol, std::string_view bytes, const std::string& what) {
     Stream<ResponseMessage> s = drive<ResponseSide>(protocol, bytes, {}, ResponseHook{});
@@ -582,11 +607,12 @@ inline RequestMessage one_request(const abi::Protocol& protocol, std::string_vie
 // it, and each fragment parses back as one Forward request carrying exactly
 // its keys (and their payloads).
 inline void check_request_consumers(const abi::Protocol& protocol, const RequestMessage& m,
-                                    bool (*reply_is_response)(std::uint16_t local_reply)) {
+                                    bool (*reply_is_response)(std::uint16_t local_reply),
+                                    const abi::LocalContext& context) {
     abi::RequestView view{m.info, m.key_refs, m.payloads};
     if (m.info.route == abi::Route::Local) {
         StringWriter w(&view, m.bytes);
-        protocol.render_local(view, abi::LocalContext{"0.1.0", 0}, w);
+        protocol.render_local(view, context, w);
         if (reply_is_response(m.info.local_reply)) {
             one_response(protocol, w.out, "the local reply " + std::to_string(m.info.local_reply));
         }
@@ -635,12 +661,27 @@ inline void check_request_consumers(const abi::Protocol& protocol, const Request
 // chunk, compared; the consumers checked on the one-chunk parse.
 inline void fuzz_requests(const abi::Protocol& protocol, const Input& in, const abi::PoolSettings& pool,
                           bool (*reply_is_response)(std::uint16_t local_reply)) {
+    // Local replies may change the client's session (AUTH, RESET), and the
+    // core renders each before it parses the next request: so both runs
+    // render them, each on its own session.
     auto session = zeroed<abi::SessionState>();
-    RequestHook consumers = [&](const RequestMessage& m) { check_request_consumers(protocol, m, reply_is_response); };
+    FakeClientSession client(*session);
+    abi::LocalContext context = fake_local_context(pool, client);
+    RequestHook consumers = [&](const RequestMessage& m) {
+        check_request_consumers(protocol, m, reply_is_response, context);
+    };
     Stream<RequestMessage> whole = drive<RequestSide>(protocol, in.stream, {}, consumers, *session, pool);
     if (in.chunks.empty()) return;
     auto session2 = zeroed<abi::SessionState>();
-    Stream<RequestMessage> chunked = drive<RequestSide>(protocol, in.stream, in.chunks, RequestHook{}, *session2, pool);
+    FakeClientSession client2(*session2);
+    abi::LocalContext context2 = fake_local_context(pool, client2);
+    RequestHook render = [&](const RequestMessage& m) {
+        if (m.info.route != abi::Route::Local) return;
+        abi::RequestView view{m.info, m.key_refs, m.payloads};
+        StringWriter w(&view, m.bytes);
+        protocol.render_local(view, context2, w);
+    };
+    Stream<RequestMessage> chunked = drive<RequestSide>(protocol, in.stream, in.chunks, render, *session2, pool);
     check_same(whole, chunked);
 }
 

@@ -114,6 +114,7 @@ public:
     }
 
     std::uint32_t write_handshake(const abi::PoolSettings&, abi::MessageWriter&) const override { return 0; }
+    std::string_view read_handshake_reply(std::uint32_t, std::string_view) const override { return {}; }
 
     bool write_flush(abi::MessageWriter& out) const override {
         out.literal("flush_all\r\n");

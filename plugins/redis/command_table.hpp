@@ -1,13 +1,18 @@
-// The redis commands nutcracker 0.5.0 proxies, with redis's own arity, and a
+// The redis commands cachemux knows, with redis's own arity, and a
 // case-insensitive lookup for the request parser.
 //
 // Where the facts come from (see command_table_test.cpp for the captured data):
-// - The set: Debian's nutcracker 0.5.0 probed black-box against a local
-//   redis-server. Its request parser knows 138 command names (the REQ_REDIS_*
-//   message types); MOVE and SELECT are among them but every request using
-//   them makes nutcracker close the connection, so they are not here. Any
-//   other name is "parsed unsupported command" and closes the connection too.
-// - Arity: `COMMAND INFO <name>` on redis-server 7.0.15.
+// - The set: the commands Debian's nutcracker 0.5.0 proxies, probed black-box
+//   against a local redis-server, plus the commands the proxy answers itself
+//   so that today's clients connect on their defaults (KeyRule::Proxy: INFO,
+//   CLIENT, HELLO, SELECT, ...) and CONFIG, which goes to one server. Any
+//   other name gets redis's "unknown command" error.
+//   nutcracker's parser knows 138 command names (the REQ_REDIS_* message
+//   types); MOVE is among them but every request using it makes nutcracker
+//   close the connection, so it is not here.
+// - Arity: `COMMAND INFO <name>` on redis-server 7.0.15, except where a later
+//   7.x release widened it (redis's src/commands/*.json; ZRANK and ZREVRANK
+//   take WITHSCORE since 7.2). The unit tests hold every row to both.
 // - Key rules: COMMAND INFO's first/last/step key positions, adjusted to how
 //   nutcracker routes (see KeyRule).
 // - Splitting: a two-server pool; only MGET, DEL, TOUCH, UNLINK and MSET
@@ -27,8 +32,10 @@ namespace cachemux::redis {
 // first key whatever its rule says, as nutcracker does: argument 1, or for
 // Eval argument 3.
 enum class KeyRule : std::uint8_t {
-    None,   // no key. PING, QUIT and AUTH nutcracker answers itself;
-            // COMMAND and LOLWUT it forwards to one server, hashing an empty key.
+    Proxy,  // no key: the proxy answers (proxy_commands.cpp). nutcracker
+            // answered PING, QUIT and AUTH itself; the rest are cachemux's.
+    OneServer,  // no key: sent whole to one server, the one an empty key hashes
+                // to, as nutcracker does with COMMAND and LOLWUT (and CONFIG GET).
     First,  // argument 1 is the key routed by. Also used where redis knows a
             // second key at a fixed place (RPOPLPUSH, SMOVE, LMOVE, COPY,
             // ZRANGESTORE, GEOSEARCHSTORE: it must live on the same server)
@@ -65,24 +72,29 @@ struct Row {
     Merge merge;
 };
 
-inline constexpr KeyRule kNone = KeyRule::None, kFirst = KeyRule::First, kAll = KeyRule::All,
-                         kPairs = KeyRule::Pairs, kEval = KeyRule::Eval;
+inline constexpr KeyRule kProxy = KeyRule::Proxy, kOneServer = KeyRule::OneServer, kFirst = KeyRule::First,
+                         kAll = KeyRule::All, kPairs = KeyRule::Pairs, kEval = KeyRule::Eval;
 inline constexpr Merge mNone = Merge::None, mArray = Merge::Array, mSum = Merge::Sum,
                        mOk = Merge::Ok;
 
-// Sorted by name (a static_assert checks it); arity from redis 7.0.15.
+// Sorted by name (a static_assert checks it); arity from redis 7.0.15, or
+// from a later 7.x where it grew (noted).
 inline constexpr Row rows[] = {
     {"append", 3, kFirst, mNone},
-    {"auth", -2, kNone, mNone},
+    {"auth", -2, kProxy, mNone},
     {"bitcount", -2, kFirst, mNone},
     {"bitfield", -2, kFirst, mNone},
     {"bitpos", -3, kFirst, mNone},
-    {"command", -1, kNone, mNone},
+    {"client", -2, kProxy, mNone},
+    {"cluster", -2, kProxy, mNone},
+    {"command", -1, kOneServer, mNone},
+    {"config", -2, kOneServer, mNone},
     {"copy", -3, kFirst, mNone},
     {"decr", 2, kFirst, mNone},
     {"decrby", 3, kFirst, mNone},
     {"del", -2, kAll, mSum},
     {"dump", 2, kFirst, mNone},
+    {"echo", 2, kProxy, mNone},
     {"eval", -3, kEval, mNone},
     {"evalsha", -3, kEval, mNone},
     {"exists", -2, kAll, mNone},
@@ -103,6 +115,7 @@ inline constexpr Row rows[] = {
     {"getrange", 4, kFirst, mNone},
     {"getset", 3, kFirst, mNone},
     {"hdel", -3, kFirst, mNone},
+    {"hello", -1, kProxy, mNone},
     {"hexists", 3, kFirst, mNone},
     {"hget", 3, kFirst, mNone},
     {"hgetall", 2, kFirst, mNone},
@@ -121,11 +134,12 @@ inline constexpr Row rows[] = {
     {"incr", 2, kFirst, mNone},
     {"incrby", 3, kFirst, mNone},
     {"incrbyfloat", 3, kFirst, mNone},
+    {"info", -1, kProxy, mNone},
     {"lindex", 3, kFirst, mNone},
     {"linsert", 5, kFirst, mNone},
     {"llen", 2, kFirst, mNone},
     {"lmove", 5, kFirst, mNone},
-    {"lolwut", -1, kNone, mNone},
+    {"lolwut", -1, kOneServer, mNone},
     {"lpop", -2, kFirst, mNone},
     {"lpos", -3, kFirst, mNone},
     {"lpush", -3, kFirst, mNone},
@@ -142,10 +156,11 @@ inline constexpr Row rows[] = {
     {"pfadd", -2, kFirst, mNone},
     {"pfcount", -2, kAll, mNone},
     {"pfmerge", -2, kAll, mNone},
-    {"ping", -1, kNone, mNone},
+    {"ping", -1, kProxy, mNone},
     {"psetex", 4, kFirst, mNone},
     {"pttl", 2, kFirst, mNone},
-    {"quit", -1, kNone, mNone},
+    {"quit", -1, kProxy, mNone},
+    {"reset", 1, kProxy, mNone},
     {"restore", -4, kFirst, mNone},
     {"rpop", -2, kFirst, mNone},
     {"rpoplpush", 3, kFirst, mNone},
@@ -155,6 +170,7 @@ inline constexpr Row rows[] = {
     {"scard", 2, kFirst, mNone},
     {"sdiff", -2, kAll, mNone},
     {"sdiffstore", -3, kAll, mNone},
+    {"select", 2, kProxy, mNone},
     {"set", -3, kFirst, mNone},
     {"setbit", 4, kFirst, mNone},
     {"setex", 4, kFirst, mNone},
@@ -195,7 +211,7 @@ inline constexpr Row rows[] = {
     {"zrangebylex", -4, kFirst, mNone},
     {"zrangebyscore", -4, kFirst, mNone},
     {"zrangestore", -5, kFirst, mNone},
-    {"zrank", 3, kFirst, mNone},
+    {"zrank", -3, kFirst, mNone},  // 7.2: WITHSCORE
     {"zrem", -3, kFirst, mNone},
     {"zremrangebylex", 4, kFirst, mNone},
     {"zremrangebyrank", 4, kFirst, mNone},
@@ -203,7 +219,7 @@ inline constexpr Row rows[] = {
     {"zrevrange", -4, kFirst, mNone},
     {"zrevrangebylex", -4, kFirst, mNone},
     {"zrevrangebyscore", -4, kFirst, mNone},
-    {"zrevrank", 3, kFirst, mNone},
+    {"zrevrank", -3, kFirst, mNone},  // 7.2: WITHSCORE
     {"zscan", -3, kFirst, mNone},
     {"zscore", 3, kFirst, mNone},
     {"zunion", -3, kFirst, mNone},
@@ -221,7 +237,7 @@ constexpr std::array<Command, std::size(rows)> build_table() {
 
 }  // namespace detail
 
-// Every command nutcracker 0.5.0 proxies, ordered by name; command_table[i].id == i.
+// Every command cachemux knows, ordered by name; command_table[i].id == i.
 inline constexpr std::array<Command, std::size(detail::rows)> command_table = detail::build_table();
 inline constexpr std::size_t command_count = command_table.size();
 // The longest name ("georadiusbymember"); longer names are never commands.
@@ -234,11 +250,19 @@ consteval std::uint16_t command_id(std::string_view lower_name) {
     for (const Command& c : command_table) {
         if (c.name == lower_name) return c.id;
     }
-    throw "not a command nutcracker 0.5.0 proxies";
+    throw "not a command cachemux knows";
 }
 
 // Ids of the commands a parser treats specially.
 namespace cmd {
+inline constexpr std::uint16_t client = command_id("client");
+inline constexpr std::uint16_t cluster = command_id("cluster");
+inline constexpr std::uint16_t config = command_id("config");
+inline constexpr std::uint16_t echo = command_id("echo");
+inline constexpr std::uint16_t hello = command_id("hello");
+inline constexpr std::uint16_t info = command_id("info");
+inline constexpr std::uint16_t reset = command_id("reset");
+inline constexpr std::uint16_t select = command_id("select");
 inline constexpr std::uint16_t ping = command_id("ping");
 inline constexpr std::uint16_t quit = command_id("quit");
 inline constexpr std::uint16_t auth = command_id("auth");
@@ -253,7 +277,7 @@ inline constexpr std::uint16_t touch = command_id("touch");
 inline constexpr std::uint16_t unlink = command_id("unlink");
 }  // namespace cmd
 
-// Case-insensitive; nullptr for a command nutcracker does not proxy.
+// Case-insensitive; nullptr for a command cachemux does not know.
 // No allocation: a hashed index built at compile time, one string compare.
 const Command* find_command(std::string_view name);
 // The command with `id` (a RequestInfo::command the parser set).

@@ -1,36 +1,23 @@
 // The redis protocol plugin: fragments for MGET/DEL/MSET & co, merged
-// replies, the replies the proxy gives itself, and the AUTH/SELECT greeting
-// every server connection starts with.
+// replies, the replies the proxy gives itself, and the greeting every server
+// connection starts with (AUTH, SELECT, INFO server).
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "cachemux/plugin_abi.hpp"
 #include "command_table.hpp"
+#include "proxy_commands.hpp"
 #include "redis.hpp"
+#include "resp_writer.hpp"
 
 namespace cachemux::redis {
 
 namespace {
 
-// "$<n>\r\n": a bulk string header.
-void bulk_header(abi::MessageWriter& out, std::uint64_t n) {
-    char buf[32];
-    int len = std::snprintf(buf, sizeof(buf), "$%llu\r\n", static_cast<unsigned long long>(n));
-    out.copy({buf, static_cast<std::size_t>(len)});
-}
-
-void array_header(abi::MessageWriter& out, std::uint64_t n) {
-    char buf[32];
-    int len = std::snprintf(buf, sizeof(buf), "*%llu\r\n", static_cast<unsigned long long>(n));
-    out.copy({buf, static_cast<std::size_t>(len)});
-}
-
-void bulk(abi::MessageWriter& out, std::string_view s) {
-    bulk_header(out, s.size());
-    out.copy(s);
-    out.literal("\r\n");
-}
+using resp::array_header;
+using resp::bulk;
+using resp::bulk_header;
 
 class RedisProtocol final : public abi::Protocol {
 public:
@@ -129,37 +116,20 @@ public:
         }
     }
 
-    void render_local(const abi::RequestView& request, const abi::LocalContext&,
+    void render_local(const abi::RequestView& request, const abi::LocalContext& context,
                       abi::MessageWriter& out) const override {
         switch (request.info.local_reply) {
         case kReplyNothing:
             return;
-        case kReplyPong:
-            out.literal("+PONG\r\n");
-            return;
-        case kReplyEcho:
-            bulk(out, request.keys.empty() ? std::string_view() : request.keys[0].view());
-            return;
-        case kReplyQuit:
-        case kReplyAuthOk:
-            out.literal("+OK\r\n");
-            return;
-        case kReplyAuthWrong:
-            out.literal("-ERR invalid password\r\n");
-            return;
-        case kReplyAuthNotSet:
-            out.literal("-ERR Client sent AUTH, but no password is set\r\n");
+        case kReplyCommand:
+            answer_proxy_command(request, context, out);
             return;
         case kReplyNoAuth:
             out.literal("-NOAUTH Authentication required\r\n");
             return;
-        case kReplyArity: {
-            const Command* command = command_by_id(request.info.command);
-            out.literal("-ERR wrong number of arguments for '");
-            out.literal(command->name);
-            out.literal("' command\r\n");
+        case kReplyArity:
+            arity_error(out, command_by_id(request.info.command)->name);
             return;
-        }
         case kReplyNoKeys: {
             const Command* command = command_by_id(request.info.command);
             out.literal("-ERR '");
@@ -176,9 +146,18 @@ public:
         case kReplyKeysNegative:
             out.literal("-ERR Number of keys can't be negative\r\n");
             return;
+        case kReplySubcommand:
+            // CONFIG SET, REWRITE, RESETSTAT would change one server of the
+            // pool behind the others' backs: unknown to the proxy.
+            resp::error(out, "ERR unknown subcommand '" + std::string(request.keys[0].view().substr(0, 128)) +
+                                 "'. Try CONFIG HELP.");
+            return;
+        case kReplyConfigGetArity:
+            arity_error(out, "config|get");
+            return;
         case kReplyUnknown:
         default:
-            out.copy(unknown_command(request.keys));
+            out.copy(unknown_command_error(request.keys));
             return;
         }
     }
@@ -215,27 +194,27 @@ public:
             bulk(out, std::to_string(pool.db));
             ++replies;
         }
-        return replies;
+        // Last, so that it is answered once the connection may ask: the
+        // server's version, for INFO and HELLO (lowest_server_version).
+        out.literal("*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n");
+        return replies + 1;
+    }
+
+    // INFO server's bulk reply holds "redis_version:<v>\r\n"; anything
+    // else (AUTH's +OK, an error) holds no version.
+    std::string_view read_handshake_reply(std::uint32_t, std::string_view reply) const override {
+        constexpr std::string_view kField = "\nredis_version:";
+        if (reply.empty() || reply[0] != '$') return {};
+        std::size_t at = reply.find(kField);
+        if (at == std::string_view::npos) return {};
+        std::string_view rest = reply.substr(at + kField.size());
+        std::size_t end = rest.find_first_of("\r\n");
+        rest = rest.substr(0, end);
+        return rest.size() <= 32 ? rest : std::string_view();
     }
 
     // FLUSHALL would destroy data a redis pool may hold for good.
     bool write_flush(abi::MessageWriter&) const override { return false; }
-
-private:
-    // Redis's own wording for a command it does not have, quoting (up to 128
-    // bytes of) the arguments; line breaks become spaces as redis makes them.
-    static std::string unknown_command(std::span<const abi::KeyRef> args) {
-        std::string name = args.empty() ? std::string() : std::string(args[0].view().substr(0, 128));
-        std::string quoted;
-        for (std::size_t i = 1; i < args.size() && quoted.size() < 128; ++i) {
-            quoted += "'" + std::string(args[i].view().substr(0, 128 - quoted.size())) + "' ";
-        }
-        std::string text = "-ERR unknown command '" + name + "', with args beginning with: " + quoted;
-        for (char& ch : text) {
-            if (ch == '\r' || ch == '\n') ch = ' ';
-        }
-        return text + "\r\n";
-    }
 };
 
 const RedisProtocol kProtocol;

@@ -2,12 +2,12 @@
 // inline form ("PING\r\n") redis accepts from telnet users.
 //
 // The parser reads whole only the arguments it must look at (the command
-// name, keys, EVAL's numkeys, AUTH's password, PING's message, the arguments
-// an error reply quotes); a value is consumed piecewise wherever the chunk
-// ends, so values are never moved. A request the proxy cannot forward
-// (unknown command, wrong argument count, no AUTH yet) is read to its end
-// and answered by the proxy, and the connection stays usable; only broken
-// RESP framing closes it.
+// name, keys, EVAL's numkeys, CONFIG's subcommand, every argument of a
+// command the proxy answers itself, the arguments an error reply quotes); a
+// value is consumed piecewise wherever the chunk ends, so values are never
+// moved. A request the proxy cannot forward (unknown command, wrong argument
+// count, no AUTH yet) is read to its end and answered by the proxy, and the
+// connection stays usable; only broken RESP framing closes it.
 #include <cstring>
 #include <string_view>
 
@@ -30,6 +30,7 @@ struct State {
     std::uint8_t phase;
     bool unknown;          // not a command the proxy forwards
     bool only_first_key;   // a multi-key command that is not split: route by the first key
+    bool config_get;       // CONFIG GET, the one CONFIG subcommand that goes to a server
     std::uint16_t local;   // the proxy's reply, once decided
     std::uint32_t argc;
     std::uint32_t argi;    // the argument being read
@@ -43,7 +44,16 @@ struct State {
 };
 static_assert(sizeof(State) <= abi::kParserStateSize);
 
-enum class Role : std::uint8_t { Command, Key, Value, NumKeys, Password, Message, Quoted, Skip };
+enum class Role : std::uint8_t {
+    Command,
+    Key,
+    Value,
+    NumKeys,
+    Argument,    // of a command the proxy answers: reported whole, for proxy_commands.cpp
+    Subcommand,  // CONFIG's
+    Quoted,
+    Skip,
+};
 
 bool is(const Command* c, std::uint16_t id) { return c != nullptr && c->id == id; }
 
@@ -59,10 +69,10 @@ Role role_of(const State& s) {
     }
     const Command& c = *s.command;
     switch (c.keys) {
-    case KeyRule::None:
-        if (s.argi == 1 && s.argc == 2 && is(&c, cmd::auth)) return Role::Password;
-        if (s.argi == 1 && is(&c, cmd::ping)) return Role::Message;
-        return Role::Skip;
+    case KeyRule::Proxy:
+        return Role::Argument;
+    case KeyRule::OneServer:
+        return s.argi == 1 && is(&c, cmd::config) ? Role::Subcommand : Role::Skip;
     case KeyRule::First:
         return s.argi == 1 ? Role::Key : Role::Skip;
     case KeyRule::All:
@@ -87,6 +97,21 @@ bool read_whole(Role role, std::uint64_t len) {
     default:
         return true;
     }
+}
+
+// redis's NO_AUTH commands: allowed before a good AUTH.
+bool allowed_before_auth(const Command& c) {
+    return is(&c, cmd::auth) || is(&c, cmd::hello) || is(&c, cmd::quit) || is(&c, cmd::reset);
+}
+
+bool equals_lower(std::string_view arg, std::string_view lower) {
+    if (arg.size() != lower.size()) return false;
+    for (std::size_t i = 0; i < arg.size(); ++i) {
+        char ch = arg[i];
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+        if (ch != lower[i]) return false;
+    }
+    return true;
 }
 
 bool parse_int(std::string_view t, std::int64_t* out) {
@@ -114,16 +139,16 @@ void on_argument(State& s, std::string_view arg, abi::RequestInfo& info, abi::Re
             return;
         }
         info.command = s.command->id;
-        auto* session = reinterpret_cast<Session*>(sink.session().bytes);
         // Redis's order: an unknown command, then the argument count, then AUTH.
-        // MSET-like commands also need whole key/value pairs, and AUTH only a
-        // password (redis 6 would read a user name too, which a proxy has not).
+        // MSET-like commands also need whole key/value pairs.
         bool pairs_broken = s.command->keys == KeyRule::Pairs && s.argc % 2 == 0;
-        if (!arity_ok(*s.command, s.argc) || pairs_broken || (is(s.command, cmd::auth) && s.argc != 2)) {
+        if (!arity_ok(*s.command, s.argc) || pairs_broken) {
             s.local = kReplyArity;
-        } else if (!sink.pool().auth.empty() && !session->authenticated && !is(s.command, cmd::auth) &&
-                   !is(s.command, cmd::quit)) {
+        } else if (!sink.pool().auth.empty() && !session_of(sink.session()).authenticated &&
+                   !allowed_before_auth(*s.command)) {
             s.local = kReplyNoAuth;
+        } else if (s.command->keys == KeyRule::Proxy) {
+            sink.key(arg.data(), arg.size());  // the name as the client wrote it
         }
         s.only_first_key = s.command->merge == Merge::None;
         return;
@@ -138,22 +163,16 @@ void on_argument(State& s, std::string_view arg, abi::RequestInfo& info, abi::Re
             s.numkeys_bad = true;
         }
         return;
-    case Role::Password: {
-        auto* session = reinterpret_cast<Session*>(sink.session().bytes);
-        std::string_view expected = sink.pool().auth;
-        if (expected.empty()) {
-            s.local = kReplyAuthNotSet;
-        } else if (arg == expected) {
-            session->authenticated = true;
-            s.local = kReplyAuthOk;
-        } else {
-            session->authenticated = false;
-            s.local = kReplyAuthWrong;
-        }
-        return;
-    }
-    case Role::Message:
+    case Role::Argument:
         sink.key(arg.data(), arg.size());
+        return;
+    case Role::Subcommand:
+        if (equals_lower(arg, "get")) {
+            s.config_get = true;
+        } else {
+            sink.key(arg.data(), arg.size());  // quoted by the error reply
+            s.local = kReplySubcommand;
+        }
         return;
     case Role::Quoted:
         if (s.quoted == s.argi) {  // only while every argument before was quoted
@@ -176,15 +195,17 @@ void finish(State& s, abi::RequestInfo& info, abi::RequestSink& sink) {
         info.local_reply = s.local;
     } else if (s.command == nullptr) {
         info.local_reply = kReplyNothing;
-    } else if (s.command->keys == KeyRule::None) {
-        if (is(s.command, cmd::quit)) {
-            info.local_reply = kReplyNothing;  // nutcracker closes without a reply
-            info.close_after = true;
-        } else if (is(s.command, cmd::ping)) {
-            info.local_reply = s.argc == 1 ? kReplyPong : s.argc == 2 ? kReplyEcho : kReplyArity;
+    } else if (s.command->keys == KeyRule::Proxy) {
+        info.local_reply = kReplyCommand;
+        // QUIT: +OK as redis answers (nutcracker closes without a reply),
+        // then close once it is written.
+        info.close_after = is(s.command, cmd::quit);
+    } else if (s.command->keys == KeyRule::OneServer) {
+        if (is(s.command, cmd::config) && s.argc < 3) {
+            info.local_reply = kReplyConfigGetArity;
         } else {
-            // COMMAND, LOLWUT: keyless but forwarded; nutcracker hashes the
-            // empty key, which lands where hash 0 does.
+            // COMMAND, LOLWUT, CONFIG GET: keyless but forwarded; nutcracker
+            // hashes the empty key, which lands where hash 0 does.
             sink.key("", 0);
             info.route = abi::Route::Forward;
             info.local_reply = kNoLocalReply;

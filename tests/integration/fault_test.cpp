@@ -738,8 +738,10 @@ void fake_send(int fd, std::string_view bytes) {
 }
 
 // The key of the first complete request in `buf` (a memcache "get <key>", a
-// redis GET), removed from `buf`; nullopt while incomplete.
-std::optional<std::string> take_request(Protocol p, std::string& buf) {
+// redis GET), removed from `buf`; nullopt while incomplete. cachemux opens
+// each redis connection with INFO server (to learn the version); that one is
+// answered into `greeting` as a redis would, and the next request taken.
+std::optional<std::string> take_request(Protocol p, std::string& buf, std::string& greeting) {
     if (p == Protocol::Memcache) {
         auto eol = buf.find("\r\n");
         if (eol == std::string::npos) return std::nullopt;
@@ -752,6 +754,10 @@ std::optional<std::string> take_request(Protocol p, std::string& buf) {
     if (n == 0) return std::nullopt;
     std::string command = buf.substr(0, n);
     buf.erase(0, n);
+    if (command == resp::cmd("INFO", "server")) {
+        greeting += "$37\r\n# Server\r\nredis_version:7.0.15-fake\r\n\r\n";
+        return take_request(p, buf, greeting);
+    }
     // "*2\r\n$3\r\nGET\r\n$<len>\r\n<key>\r\n": the key is the last bulk string.
     auto end = command.size() - 2;
     auto start = command.rfind("\r\n", end - 1) + 2;
@@ -770,7 +776,7 @@ void fake_serve(FakeServer& self, int fd, Protocol p) {
     std::string buf;
     while (fake_read(self, fd, buf, Clock::now() + 60s)) {
         std::string out;
-        while (auto key = take_request(p, buf)) out += fake_answer(p, *key);
+        while (auto key = take_request(p, buf, out)) out += fake_answer(p, *key);
         fake_send(fd, out);
     }
 }
@@ -814,13 +820,13 @@ void misbehaving_server(ProxyKind kind, Protocol protocol, Misdeed misdeed) {
         if (index > 0) return fake_serve(self, fd, protocol);
         std::string buf;
         std::vector<std::string> keys;
+        std::string out;  // the greeting's reply first, if any
         auto deadline = Clock::now() + 5s;
         while (keys.size() < 2 * kPerClient) {
-            if (auto key = take_request(protocol, buf)) keys.push_back(*key);
+            if (auto key = take_request(protocol, buf, out)) keys.push_back(*key);
             else if (!fake_read(self, fd, buf, deadline))
                 throw HarnessError("only " + std::to_string(keys.size()) + " requests arrived");
         }
-        std::string out;
         for (std::size_t i = 0; i < kAnswered; ++i) out += fake_answer(protocol, keys[i]);
         fake_send(fd, out);
         // Misbehave once those replies have reached the clients (a reset

@@ -41,7 +41,7 @@
 
 namespace cachemux::abi {
 
-inline constexpr std::uint32_t kAbiVersion = 3;  // 3: Protocol::write_flush
+inline constexpr std::uint32_t kAbiVersion = 4;  // 3: Protocol::write_flush; 4: ClientSession, read_handshake_reply
 
 // ---------------------------------------------------------------- hash
 

@@ -162,10 +162,41 @@ struct MergeInput {
     std::span<const FragmentReply> fragments;
 };
 
-// Facts about the proxy a local reply may need.
+// One server of the pool as a local reply describes it (redis INFO, HELLO).
+struct ServerFacts {
+    std::string_view name;     // as the stats name it ("s1", or "host:port")
+    std::string_view version;  // what it said of itself (read_handshake_reply); "" until it has
+};
+
+// The client a local reply is for. Commands such as CLIENT SETNAME, HELLO and
+// RESET read and change it; the core keeps it for the connection's life.
+class ClientSession {
+public:
+    // Unique among the client connections of the process, never reused.
+    virtual std::uint64_t id() const = 0;
+    virtual std::string_view name() const = 0;         // "" when none was set
+    virtual void set_name(std::string_view name) = 0;  // copied
+    // The protocol's per-client bytes (also RequestSink::session()).
+    virtual SessionState& state() = 0;
+    // "ip:port" of the client and of the proxy's end; "path:0" on a unix socket.
+    virtual std::string_view peer_address() = 0;
+    virtual std::string_view local_address() = 0;
+    virtual int fd() const = 0;
+    virtual std::int64_t connected_at() const = 0;  // seconds since the epoch
+protected:
+    ~ClientSession() = default;
+};
+
+// Facts about the proxy, the pool and the client a local reply may need.
 struct LocalContext {
     std::string_view version;  // the proxy's version, e.g. "0.1.0"
     std::int64_t started_at;   // when the proxy started, in seconds since the epoch
+    std::string_view pool;     // the pool's name
+    const PoolSettings& settings;
+    std::int32_t port;         // the pool's listen port (0 on a unix socket)
+    std::span<const ServerFacts> servers;  // the pool's servers, in config order
+    std::uint64_t clients;                 // client connections of the pool now
+    ClientSession& client;
 };
 
 // Why the core could not get a reply from a server.
@@ -196,10 +227,16 @@ public:
     virtual void render_error(const RequestInfo& request, ForwardError error, std::string_view detail,
                               MessageWriter& out) const = 0;
     // What the core sends first on every new server connection (redis: AUTH,
-    // SELECT); returns how many replies the core must read (and drop, errors
-    // too, as nutcracker does) before the first request's. Most protocols
-    // write nothing.
+    // SELECT, INFO server); returns how many replies the core must read (and
+    // drop, errors too, as nutcracker does) before the first request's. Most
+    // protocols write nothing.
     virtual std::uint32_t write_handshake(const PoolSettings& pool, MessageWriter& out) const = 0;
+    // The reply to handshake request number `index` (from 0, in the order
+    // write_handshake wrote them), whole and contiguous. Returns what it says
+    // of the server's version, as a view into `reply` (the core copies it),
+    // or "" (redis: the handshake ends with INFO server, whose
+    // redis_version INFO and HELLO report).
+    virtual std::string_view read_handshake_reply(std::uint32_t index, std::string_view reply) const = 0;
     // A request that empties a server (memcache: flush_all), sent to a server
     // rejoining a pool with `flush_on_rejoin`; its reply must not be an error.
     // Returns false, writing nothing, for a protocol whose servers hold data

@@ -85,6 +85,9 @@ TEST_CASE("fuzz checks catch what they are meant to catch") {
         std::uint32_t write_handshake(const abi::PoolSettings& p, abi::MessageWriter& out) const override {
             return real.write_handshake(p, out);
         }
+        std::string_view read_handshake_reply(std::uint32_t i, std::string_view reply) const override {
+            return real.read_handshake_reply(i, reply);
+        }
         bool write_flush(abi::MessageWriter& out) const override { return real.write_flush(out); }
     };
     const abi::Protocol& real = memcache_protocol();

@@ -1,5 +1,5 @@
 // The redis command table checked against what a real redis-server and
-// nutcracker 0.5.0 said.
+// nutcracker 0.5.0 said, and against redis 7.4's own command metadata.
 #include <doctest/doctest.h>
 
 #include <cctype>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "command_table.hpp"
+#include "redis_7_4_commands.hpp"
 
 using namespace cachemux::redis;
 
@@ -64,11 +65,15 @@ zscan -3 1 1 1; zscore 3 1 1 1; zunion -3 0 0 0 m; zunionstore -4 1 1 1 m;
 
 )";
 
+// The commands cachemux adds to nutcracker's set so that clients connect on
+// their defaults: answered by the proxy, or (CONFIG GET) sent to one server.
+constexpr std::string_view kCachemuxOwn[] = {"client", "cluster", "config", "echo", "hello", "info", "reset", "select"};
+
 // Sent to the same nutcracker: each made it log "parsed unsupported command"
-// and close the connection (MOVE and SELECT are parsed, then refused).
+// and close the connection (MOVE is parsed, then refused).
 constexpr std::string_view kUnsupported[] = {
-    "keys", "info", "multi", "exec", "flushall", "config", "subscribe", "foo",
-    "select", "move", "scan", "echo", "time", "dbsize", "rename", "msetnx",
+    "keys", "multi", "exec", "flushall", "subscribe", "foo",
+    "move", "scan", "time", "dbsize", "rename", "msetnx",
     "bitop", "blpop", "object", "randomkey", "script", "sintercard", "lmpop",
     "xadd", "substr", "wait", "publish", "watch",
 };
@@ -101,14 +106,14 @@ std::vector<Captured> captured() {
 
 // The rule redis's key positions imply, where KeyRule can say it exactly.
 KeyRule rule_from_positions(const Captured& c) {
-    if (c.first == 0) return KeyRule::None;
+    if (c.first == 0) return KeyRule::Proxy;  // some keyless rule (see "keyless commands")
     if (c.first == 1 && c.last == -1 && c.step == 1) return KeyRule::All;
     if (c.first == 1 && c.last == -1 && c.step == 2) return KeyRule::Pairs;
     if (c.first == 1 && c.last == 1 && c.step == 1) return KeyRule::First;
     // 1 2 1: a second key at a fixed place; nutcracker routes by argument 1.
     if (c.first == 1 && c.last == 2 && c.step == 1) return KeyRule::First;
     FAIL("unexpected key positions for ", c.name);
-    return KeyRule::None;
+    return KeyRule::Proxy;
 }
 
 std::string upper(std::string_view s) {
@@ -119,10 +124,35 @@ std::string upper(std::string_view s) {
 
 }  // namespace
 
-TEST_CASE("the table holds exactly the commands nutcracker 0.5.0 proxies") {
+// The 7.4 metadata, "name arity first last step" a line.
+std::vector<Captured> redis_7_4() {
+    std::vector<Captured> out;
+    std::istringstream lines{std::string(testdata::kRedis74Commands)};
+    std::string line;
+    while (std::getline(lines, line)) {
+        std::istringstream in(line);
+        Captured c;
+        if (!(in >> c.name)) continue;
+        in >> c.arity >> c.first >> c.last >> c.step;
+        out.push_back(c);
+    }
+    return out;
+}
+
+// Whether redis's 7.x history says `name` changed after 7.0.
+bool changed_after_7_0(const std::string& name) {
+    std::istringstream lines{std::string(testdata::kRedis74History)};
+    std::string line;
+    while (std::getline(lines, line)) {
+        if (line.rfind(name + " 7.", 0) == 0) return true;
+    }
+    return false;
+}
+
+TEST_CASE("the table holds exactly the commands nutcracker 0.5.0 proxies, and cachemux's own") {
     const auto cap = captured();
     CHECK(cap.size() == 136);
-    CHECK(command_count == cap.size());
+    CHECK(command_count == cap.size() + std::size(kCachemuxOwn));
     std::set<std::string> names;
     for (const auto& c : cap) {
         names.insert(c.name);
@@ -130,20 +160,43 @@ TEST_CASE("the table holds exactly the commands nutcracker 0.5.0 proxies") {
         CHECK(find_command(c.name) != nullptr);
     }
     CHECK(names.size() == cap.size());
+    for (std::string_view own : kCachemuxOwn) {
+        CAPTURE(own);
+        CHECK(names.insert(std::string(own)).second);
+    }
     for (const Command& c : command_table) {
         CAPTURE(c.name);
         CHECK(names.count(std::string(c.name)) == 1);
     }
 }
 
-TEST_CASE("arity is redis-server's") {
+// The table's arity is redis 7.4's (src/commands/*.json), so it accepts
+// every option of the newest 7.x; and it differs from what redis-server
+// 7.0.15 said only where redis's history records a change since.
+TEST_CASE("arity is redis 7.4's, and redis-server 7.0.15's unless redis changed it since") {
+    const auto latest = redis_7_4();
+    std::set<std::string> seen;
+    for (const auto& c : latest) {
+        if (c.name.find('|') != std::string::npos) continue;  // a subcommand
+        CAPTURE(c.name);
+        const Command* cmd = find_command(c.name);
+        REQUIRE(cmd != nullptr);
+        CHECK(cmd->arity == c.arity);
+        seen.insert(c.name);
+    }
+    CHECK(seen.size() == command_count);  // every row is checked
     for (const auto& c : captured()) {
         CAPTURE(c.name);
         const Command* cmd = find_command(c.name);
         REQUIRE(cmd != nullptr);
         CHECK(cmd->name == c.name);
-        CHECK(cmd->arity == c.arity);
+        if (cmd->arity != c.arity) {
+            CHECK(changed_after_7_0(c.name));
+        }
     }
+    // 7.2's WITHSCORE: four arguments.
+    CHECK(arity_ok(*find_command("zrank"), 4));
+    CHECK(arity_ok(*find_command("zrevrank"), 4));
 }
 
 TEST_CASE("key rules follow redis's key positions, as nutcracker routes") {
@@ -161,6 +214,8 @@ TEST_CASE("key rules follow redis's key positions, as nutcracker routes") {
             CHECK(c.movable);
             CHECK(c.first == 0);
             CHECK(cmd->keys == KeyRule::First);
+        } else if (c.first == 0) {
+            CHECK((cmd->keys == KeyRule::Proxy || cmd->keys == KeyRule::OneServer));
         } else {
             CHECK(cmd->keys == rule_from_positions(c));
         }
@@ -168,11 +223,23 @@ TEST_CASE("key rules follow redis's key positions, as nutcracker routes") {
 }
 
 TEST_CASE("keyless commands") {
-    std::set<std::string_view> keyless;
+    std::set<std::string_view> proxy, one_server;
     for (const Command& c : command_table) {
-        if (c.keys == KeyRule::None) keyless.insert(c.name);
+        if (c.keys == KeyRule::Proxy) proxy.insert(c.name);
+        if (c.keys == KeyRule::OneServer) one_server.insert(c.name);
     }
-    CHECK(keyless == std::set<std::string_view>{"auth", "command", "lolwut", "ping", "quit"});
+    CHECK(proxy == std::set<std::string_view>{"auth", "client", "cluster", "echo", "hello", "info", "ping", "quit",
+                                              "reset", "select"});
+    CHECK(one_server == std::set<std::string_view>{"command", "config", "lolwut"});
+    // Every keyless command has no key in redis either.
+    for (const auto& c : captured()) {
+        const Command* cmd = find_command(c.name);
+        if (cmd->keys == KeyRule::Proxy || cmd->keys == KeyRule::OneServer) {
+            CAPTURE(c.name);
+            CHECK(c.first == 0);
+            CHECK_FALSE(c.movable);
+        }
+    }
 }
 
 TEST_CASE("split commands and their merges") {
@@ -206,7 +273,7 @@ TEST_CASE("lookup is case-insensitive") {
     CHECK(find_command("mGeT")->id == cmd::mget);
 }
 
-TEST_CASE("commands nutcracker does not proxy are not found") {
+TEST_CASE("commands cachemux does not know are not found") {
     for (std::string_view n : kUnsupported) {
         CAPTURE(n);
         CHECK(find_command(n) == nullptr);

@@ -129,6 +129,7 @@ TEST_CASE("redis requests the proxy answers itself keep the connection") {
         CHECK(reqs[1].keys == std::vector<std::string>{"after"});
     }
     CHECK(parse_requests(resp({"QUIT"}), 100)[0].info.close_after);
+    CHECK_FALSE(parse_requests(resp({"RESET"}), 100)[0].info.close_after);
 }
 
 TEST_CASE("broken RESP framing closes the connection") {
@@ -141,18 +142,39 @@ TEST_CASE("broken RESP framing closes the connection") {
     }
 }
 
-TEST_CASE("redis_auth: commands wait for a good AUTH") {
-    const std::string input = resp({"GET", "a"}) + resp({"AUTH", "wrong"}) + resp({"GET", "a"}) +
-                              resp({"AUTH", "sesame"}) + resp({"GET", "a"});
+TEST_CASE("redis_auth: commands wait for a good AUTH; AUTH, HELLO, QUIT and RESET do not") {
+    // The parser refuses what needs a login; AUTH itself is answered (and
+    // the session changed) when the proxy renders it (proxy_commands_test).
+    const std::string input = resp({"GET", "a"}) + resp({"AUTH", "x"}) + resp({"HELLO"}) + resp({"RESET"}) +
+                              resp({"PING"}) + resp({"QUIT"});
     auto reqs = parse_requests(input, 7, nullptr, "sesame");
-    REQUIRE(reqs.size() == 5);
-    CHECK(reqs[0].info.route == abi::Route::Local);
-    CHECK(reqs[1].info.route == abi::Route::Local);
-    CHECK(reqs[2].info.route == abi::Route::Local);
-    CHECK(reqs[3].info.route == abi::Route::Local);
-    CHECK(reqs[4].info.route == abi::Route::Forward);
-    CHECK(reqs[0].info.local_reply == reqs[2].info.local_reply);
-    CHECK(reqs[1].info.local_reply != reqs[3].info.local_reply);
+    REQUIRE(reqs.size() == 6);
+    for (const Parsed& r : reqs) CHECK(r.info.route == abi::Route::Local);
+    CHECK(reqs[0].info.local_reply == reqs[4].info.local_reply);  // NOAUTH
+    CHECK(reqs[1].info.local_reply != reqs[0].info.local_reply);
+    CHECK(reqs[1].info.local_reply == reqs[2].info.local_reply);  // answered by proxy_commands
+    CHECK(reqs[1].info.local_reply == reqs[3].info.local_reply);
+    CHECK(reqs[1].info.local_reply == reqs[5].info.local_reply);
+    CHECK(reqs[1].keys == std::vector<std::string>{"AUTH", "x"});  // every argument, the name first
+}
+
+TEST_CASE("keyless commands go to one server: the one an empty key hashes to") {
+    for (const std::string& input : {resp({"COMMAND"}), resp({"COMMAND", "DOCS", "get"}), resp({"LOLWUT"}),
+                                     resp({"CONFIG", "GET", "save"}), resp({"config", "get", "a", "b"})}) {
+        CAPTURE(input);
+        auto reqs = parse_requests(input, 3);
+        REQUIRE(reqs.size() == 1);
+        CHECK(reqs[0].info.route == abi::Route::Forward);
+        CHECK(reqs[0].keys == std::vector<std::string>{""});
+    }
+    // Other CONFIG subcommands, and GET without a parameter, the proxy refuses.
+    for (const std::string& input : {resp({"CONFIG", "SET", "a", "b"}), resp({"CONFIG", "GET"}),
+                                     resp({"CONFIG", "REWRITE"}), resp({"CONFIG"})}) {
+        CAPTURE(input);
+        auto reqs = parse_requests(input, 3);
+        REQUIRE(reqs.size() == 1);
+        CHECK(reqs[0].info.route == abi::Route::Local);
+    }
 }
 
 namespace {
