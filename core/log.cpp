@@ -14,6 +14,8 @@
 
 namespace cachemux {
 
+static_assert(log_fd() == STDERR_FILENO);
+
 namespace {
 
 // The -o path, set once at start-up (before any worker thread) and read
@@ -28,7 +30,7 @@ void redirect_stderr(const std::string& path) {
     if (fd < 0) {
         throw std::runtime_error("opening log file '" + path + "' failed: " + std::strerror(errno));
     }
-    ::dup2(fd, STDERR_FILENO);  // atomic: a concurrent write goes to the old file or the new one
+    ::dup2(fd, log_fd());  // atomic: a concurrent write goes to the old file or the new one
     ::close(fd);
 }
 
@@ -92,7 +94,20 @@ void log_write(const char* file, int line, const char* format, ...) {
         n = std::min(n + static_cast<std::size_t>(m), sizeof buf - 2);  // a long message is cut
     }
     buf[n++] = '\n';
-    ssize_t ignored = ::write(STDERR_FILENO, buf, n);
+    ssize_t ignored = ::write(log_fd(), buf, n);
+    (void)ignored;
+}
+
+void log_write_safe(const char* message, std::size_t len) noexcept {
+    static constexpr char kPrefix[] = "[.......................] ";
+    char buf[256];
+    std::size_t n = sizeof kPrefix - 1;
+    std::memcpy(buf, kPrefix, n);
+    len = std::min(len, sizeof buf - n - 1);
+    std::memcpy(buf + n, message, len);
+    n += len;
+    buf[n++] = '\n';
+    ssize_t ignored = ::write(log_fd(), buf, n);
     (void)ignored;
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <string>
 
 namespace cachemux {
@@ -47,6 +48,15 @@ bool reopen_log_file();
 
 // "[2026-11-22 21:44:38.588] file.cpp:182 message\n", printf-style.
 void log_write(const char* file, int line, const char* format, ...) __attribute__((format(printf, 3, 4)));
+
+// The descriptor every line goes to: stderr, onto which -o and SIGHUP dup2()
+// the file, so it never changes and a signal handler may write to it.
+constexpr int log_fd() noexcept { return 2; }
+// nutcracker's log_safe(): "[.......................] message\n" (dots where
+// the time would be), whatever the level, in one write(2). No formatting, no
+// clock, no lock, no allocation: safe in a signal handler. A message longer
+// than a line of 256 bytes is cut.
+void log_write_safe(const char* message, std::size_t len) noexcept;
 
 }  // namespace cachemux
 

@@ -10,6 +10,7 @@
 
 #include "config.hpp"
 #include "config_plugins.hpp"
+#include "fatal_signals.hpp"
 #include "log.hpp"
 #include "options.hpp"
 #include "plugin_registry.hpp"
@@ -86,6 +87,7 @@ std::string host_name() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    cachemux::install_fatal_signal_handlers();
     cachemux::OptionsResult parsed = cachemux::parse_options(argc, argv);
     if (parsed.exit_now) {
         if (parsed.options.describe_stats) {
