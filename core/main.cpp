@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -23,8 +24,13 @@
 namespace {
 
 
+// nutcracker writes every signal's line whatever -v says.
+void log_signal(int signal, const char* action) {
+    CACHEMUX_LOG(cachemux::kLogEmerg, "signal %d (SIG%s) received%s", signal, sigabbrev_np(signal), action);
+}
+
 void on_stop_signal(evutil_socket_t signal, short, void* arg) {
-    CACHEMUX_LOG(cachemux::kLogNotice, "signal %d (SIG%s) received, exiting", signal, sigabbrev_np(signal));
+    log_signal(signal, ", exiting");
     static_cast<cachemux::Worker*>(arg)->stop();
 }
 
@@ -33,19 +39,23 @@ void on_stop_signal(evutil_socket_t signal, short, void* arg) {
 void on_log_signal(evutil_socket_t signal, short, void*) {
     switch (signal) {
     case SIGHUP:
-        CACHEMUX_LOG(cachemux::kLogNotice, "signal %d (SIGHUP) received, reopening log file", signal);
+        log_signal(signal, ", reopening log file");
         cachemux::reopen_log_file();
         break;
     case SIGTTIN:
-        CACHEMUX_LOG(cachemux::kLogEmerg, "signal %d (SIGTTIN) received, up logging level", signal);
+        log_signal(signal, ", up logging level");
         cachemux::log_level_up();
         break;
     case SIGTTOU:
-        CACHEMUX_LOG(cachemux::kLogEmerg, "signal %d (SIGTTOU) received, down logging level", signal);
+        log_signal(signal, ", down logging level");
         cachemux::log_level_down();
         break;
     }
 }
+
+// SIGUSR1 and SIGUSR2: logged and otherwise ignored, as nutcracker 0.5.0
+// does. SIGUSR1 becomes "reload the configuration" in a later issue.
+void on_user_signal(evutil_socket_t signal, short, void*) { log_signal(signal, ""); }
 
 // The loop's signal events, freed with it.
 class SignalEvents {
@@ -88,6 +98,10 @@ std::string host_name() {
 
 int main(int argc, char** argv) {
     cachemux::install_fatal_signal_handlers();
+    // Until the loop watches them, a SIGUSR1/2 (meant for a reload, say) must
+    // not kill a proxy that is still starting.
+    signal(SIGUSR1, SIG_IGN);
+    signal(SIGUSR2, SIG_IGN);
     cachemux::OptionsResult parsed = cachemux::parse_options(argc, argv);
     if (parsed.exit_now) {
         if (parsed.options.describe_stats) {
@@ -140,6 +154,8 @@ int main(int argc, char** argv) {
         signals.add(SIGHUP, on_log_signal, nullptr);
         signals.add(SIGTTIN, on_log_signal, nullptr);
         signals.add(SIGTTOU, on_log_signal, nullptr);
+        signals.add(SIGUSR1, on_user_signal, nullptr);
+        signals.add(SIGUSR2, on_user_signal, nullptr);
         CACHEMUX_LOG(cachemux::kLogNotice, "cachemux-%s started on pid %d", CACHEMUX_VERSION, static_cast<int>(getpid()));
         worker.run();
         CACHEMUX_LOG(cachemux::kLogNotice, "cachemux-%s stopped", CACHEMUX_VERSION);
