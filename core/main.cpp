@@ -109,6 +109,10 @@ int main(int argc, char** argv) {
         }
         return parsed.exit_code;
     }
+    // Opened again later (SIGHUP's reopen, the pid file's removal): pinned to
+    // the directory cachemux started in.
+    parsed.options.log_file = cachemux::absolute_path(parsed.options.log_file);
+    parsed.options.pid_file = cachemux::absolute_path(parsed.options.pid_file);
     const cachemux::Options& options = parsed.options;
     cachemux::PluginRegistry registry(options.plugin_dir.empty() ? cachemux::default_plugin_dir()
                                                                  : std::filesystem::path(options.plugin_dir));

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 
 namespace cachemux {
@@ -36,9 +37,6 @@ void daemonize(bool keep_stderr) {
         fail("setsid() failed");
     }
     fork_and_leave_parent();  // never again a session leader: no controlling tty
-    if (chdir("/") < 0) {
-        fail("chdir(\"/\") failed");
-    }
     umask(0);
     int null = open("/dev/null", O_RDWR);
     if (null < 0) {
@@ -52,6 +50,13 @@ void daemonize(bool keep_stderr) {
     if (null > STDERR_FILENO) {
         close(null);
     }
+}
+
+std::string absolute_path(const std::string& path) {
+    if (path.empty()) return path;
+    std::error_code ec;
+    std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+    return ec ? path : absolute.string();
 }
 
 PidFile::PidFile(std::string path) : path_(std::move(path)) {
