@@ -64,10 +64,9 @@ void print_version(std::FILE* out);
 // and distribution names there; it may throw ConfigError), and prints
 // nutcracker's verdict to `out`:
 //   "cachemux: configuration file 'FILE' syntax is ok"          -> returns 0
-// or the ConfigError message followed by nutcracker 0.5.0's lines
+// or the ConfigError message followed by nutcracker 0.5.0's verdict, once
 //   "cachemux: configuration file 'FILE' syntax is invalid"     -> returns 1
-// (that line comes once when the file cannot be opened and twice otherwise,
-// exactly as nutcracker 0.5.0 prints it).
+// (nutcracker prints it twice unless the file did not open).
 int test_config_file(const std::string& file,
                      const std::function<void(const Config&)>& extra_check = {},
                      std::FILE* out = stderr);

@@ -261,15 +261,15 @@ TEST_CASE("test_config_file prints nutcracker's -t lines") {
     {
         Capture out;
         CHECK(test_config_file(bad, {}, out.file()) == 1);
-        // Our precise error, then nutcracker 0.5.0's verdict, which it prints twice.
+        // Our precise error, then nutcracker 0.5.0's verdict, once (it prints it twice).
         std::string invalid = "cachemux: configuration file '" + bad + "' syntax is invalid\n";
         CHECK(out.text() == "cachemux: " + bad +
                                 ":3: pool 'alpha': key 'timeout': invalid number \"abc\" (expected a "
                                 "non-negative decimal integer below 2147483648)\n" +
-                                invalid + invalid);
+                                invalid);
     }
     {
-        // A file that does not open: the verdict once, as nutcracker.
+        // A file that does not open: the verdict once (nutcracker too).
         Capture out;
         CHECK(test_config_file("/nonexistent/x.yml", {}, out.file()) == 1);
         CHECK(out.text() ==
@@ -287,8 +287,8 @@ TEST_CASE("test_config_file prints nutcracker's -t lines") {
         CHECK(test_config_file(good, check, out.file()) == 1);
         CHECK(calls == 1);
         std::string invalid = "cachemux: configuration file '" + good + "' syntax is invalid\n";
-        CHECK(out.text() == "cachemux: " + good + ":1: pool 'alpha': key 'hash': unknown hash \"x\"\n" + invalid +
-                                invalid);
+        // Once, not twice: the missing-plugin case printed its verdict twice.
+        CHECK(out.text() == "cachemux: " + good + ":1: pool 'alpha': key 'hash': unknown hash \"x\"\n" + invalid);
     }
     {
         Capture out;
