@@ -10,7 +10,6 @@
 
 #include "../../../../fuzz/harness/stream.hpp"
 #include "plugin_registry.hpp"
-#include "proxy_commands.hpp"
 
 using namespace cachemux;
 
@@ -271,14 +270,18 @@ TEST_CASE("INFO: redis's sections and layout, the servers' lowest version, never
 }
 
 TEST_CASE("the version INFO and HELLO report: the lowest a server gave, or the fallback") {
-    using redis::lowest_server_version;
-    CHECK(lowest_server_version({}) == redis::kFallbackVersion);
-    std::vector<abi::ServerFacts> none{{"a", ""}, {"b", ""}};
-    CHECK(lowest_server_version(none) == "6.2.0");
-    std::vector<abi::ServerFacts> some{{"a", "7.0.15"}, {"b", ""}, {"c", "7.0.9"}, {"d", "10.0.0"}};
-    CHECK(lowest_server_version(some) == "7.0.9");
-    std::vector<abi::ServerFacts> minor{{"a", "7.2.0"}, {"b", "7.10.1"}};
-    CHECK(lowest_server_version(minor) == "7.2.0");
+    auto hello_version = [](std::vector<abi::ServerFacts> servers) {
+        Client c("", std::move(servers));
+        std::string reply = c.send(resp({"HELLO"}))[0];
+        std::size_t at = reply.find("$7\r\nversion\r\n$");
+        REQUIRE(at != std::string::npos);
+        std::size_t value = reply.find("\r\n", at + 15) + 2;
+        return reply.substr(value, reply.find("\r\n", value) - value);
+    };
+    CHECK(hello_version({}) == "6.2.0");
+    CHECK(hello_version({{"a", ""}, {"b", ""}}) == "6.2.0");  // none has answered yet
+    CHECK(hello_version({{"a", "7.0.15"}, {"b", ""}, {"c", "7.0.9"}, {"d", "10.0.0"}}) == "7.0.9");
+    CHECK(hello_version({{"a", "7.2.0"}, {"b", "7.10.1"}}) == "7.2.0");  // compared as numbers
 }
 
 TEST_CASE("the handshake asks each server its version, last") {
