@@ -8,18 +8,13 @@
 
 #include "../../../../fuzz/harness/memcache.hpp"
 #include "../../../../fuzz/harness/replay.hpp"
-#include "plugin_registry.hpp"
+#include "../bundled_protocol.hpp"
 
 using namespace cachemux;
 
 namespace {
 
-const abi::Protocol& memcache_protocol() {
-    static PluginRegistry registry(CACHEMUX_PLUGIN_BUILD_DIR);
-    const abi::Protocol* p = registry.protocol("memcache");
-    REQUIRE(p != nullptr);
-    return *p;
-}
+const abi::Protocol& memcache_protocol() { return test::bundled_protocol("memcache"); }
 
 const std::string kCorpus = std::string(CACHEMUX_SOURCE_DIR) + "/fuzz/corpus/";
 

@@ -6,18 +6,13 @@
 #include <string>
 #include <vector>
 
-#include "plugin_registry.hpp"
+#include "../bundled_protocol.hpp"
 
 using namespace cachemux;
 
 namespace {
 
-const abi::Protocol& memcache_protocol() {
-    static PluginRegistry registry(CACHEMUX_PLUGIN_BUILD_DIR);
-    const abi::Protocol* p = registry.protocol("memcache");
-    REQUIRE(p != nullptr);
-    return *p;
-}
+const abi::Protocol& memcache_protocol() { return test::bundled_protocol("memcache"); }
 
 struct Parsed {
     abi::RequestInfo info;

@@ -11,18 +11,13 @@
 
 #include "../../../../fuzz/harness/redis.hpp"
 #include "../../../../fuzz/harness/replay.hpp"
-#include "plugin_registry.hpp"
+#include "../bundled_protocol.hpp"
 
 using namespace cachemux;
 
 namespace {
 
-const abi::Protocol& redis_protocol() {
-    static PluginRegistry registry(CACHEMUX_PLUGIN_BUILD_DIR);
-    const abi::Protocol* p = registry.protocol("redis");
-    REQUIRE(p != nullptr);
-    return *p;
-}
+const abi::Protocol& redis_protocol() { return test::bundled_protocol("redis"); }
 
 const std::string kCorpus = std::string(CACHEMUX_SOURCE_DIR) + "/fuzz/corpus/";
 

@@ -9,18 +9,13 @@
 #include <vector>
 
 #include "../../../../fuzz/harness/stream.hpp"
-#include "plugin_registry.hpp"
+#include "../bundled_protocol.hpp"
 
 using namespace cachemux;
 
 namespace {
 
-const abi::Protocol& redis_protocol() {
-    static PluginRegistry registry(CACHEMUX_PLUGIN_BUILD_DIR);
-    const abi::Protocol* p = registry.protocol("redis");
-    REQUIRE(p != nullptr);
-    return *p;
-}
+const abi::Protocol& redis_protocol() { return test::bundled_protocol("redis"); }
 
 // One client connection of a pool whose servers reported `versions`.
 struct Client {
