@@ -28,23 +28,9 @@
 using namespace harness;
 using namespace std::chrono_literals;
 using resp::cmd;
+using resp::ProxiedRedis;
 
 namespace {
-
-struct ProxiedRedis {
-    explicit ProxiedRedis(ProxyKind kind, std::size_t n = 3) {
-        resp::require_redis_plugin(kind);
-        for (std::size_t i = 0; i < n; ++i) servers.push_back(std::make_unique<RedisServer>());
-        PoolSpec p;
-        p.set("hash", "fnv1a_64").set("distribution", "ketama").set("redis", "true");
-        for (std::size_t i = 0; i < n; ++i)
-            p.servers.push_back(ServerSpec{"127.0.0.1", servers[i]->port(), 1, "s" + std::to_string(i + 1)});
-        proxy = std::make_unique<Proxy>(kind, std::vector<PoolSpec>{p});
-    }
-    int port() const { return proxy->port(); }
-    std::vector<std::unique_ptr<RedisServer>> servers;
-    std::unique_ptr<Proxy> proxy;
-};
 
 std::string bulk(const std::string& s) { return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n"; }
 

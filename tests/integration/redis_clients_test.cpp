@@ -12,23 +12,9 @@
 using namespace harness;
 using namespace std::chrono_literals;
 using resp::cmd;
+using resp::ProxiedRedis;
 
 namespace {
-
-struct ProxiedRedis {
-    explicit ProxiedRedis(ProxyKind kind, std::size_t n = 3) {
-        resp::require_redis_plugin(kind);
-        for (std::size_t i = 0; i < n; ++i) servers.push_back(std::make_unique<RedisServer>());
-        PoolSpec p;
-        p.set("hash", "fnv1a_64").set("distribution", "ketama").set("redis", "true");
-        for (std::size_t i = 0; i < n; ++i)
-            p.servers.push_back(ServerSpec{"127.0.0.1", servers[i]->port(), 1, "s" + std::to_string(i + 1)});
-        proxy = std::make_unique<Proxy>(kind, std::vector<PoolSpec>{p});
-    }
-    int port() const { return proxy->port(); }
-    std::vector<std::unique_ptr<RedisServer>> servers;
-    std::unique_ptr<Proxy> proxy;
-};
 
 CommandResult redis_cli(int port, const std::vector<std::string>& args, const std::string& stdin_data = "") {
     std::vector<std::string> argv = {"redis-cli", "-h", "127.0.0.1", "-p", std::to_string(port)};

@@ -20,22 +20,11 @@ using resp::cmd;
 
 namespace {
 
-// Three redis servers named s1..s3 behind one cachemux pool; ketama on
-// fnv1a_64 puts "beta" on s1, "alpha" on s2, "apple" on s3.
-struct Pool {
+// Three redis servers named s1..s3 behind one cachemux pool.
+struct Pool : resp::ProxiedRedis {
     explicit Pool(std::vector<std::pair<std::string, std::string>> options = {},
-                  std::vector<std::string> server_args = {}) {
-        resp::require_redis_plugin(ProxyKind::Cachemux);
-        for (int i = 0; i < 3; ++i) servers.push_back(std::make_unique<RedisServer>(server_args));
-        PoolSpec p;
-        p.set("hash", "fnv1a_64").set("distribution", "ketama").set("redis", "true");
-        for (auto& [k, v] : options) p.set(k, v);
-        for (int i = 0; i < 3; ++i) p.servers.push_back({"127.0.0.1", servers[i]->port(), 1, "s" + std::to_string(i + 1)});
-        proxy = std::make_unique<Proxy>(ProxyKind::Cachemux, std::vector<PoolSpec>{p});
-    }
-    int port() const { return proxy->port(); }
-    std::vector<std::unique_ptr<RedisServer>> servers;
-    std::unique_ptr<Proxy> proxy;
+                  std::vector<std::string> server_args = {})
+        : ProxiedRedis(ProxyKind::Cachemux, 3, std::move(options), std::move(server_args)) {}
 };
 
 // The value of `field` in an INFO reply ("" when absent).

@@ -1387,6 +1387,18 @@ void require_redis_plugin(ProxyKind kind) {
                                              "`redis: true` pools, so this redis test fails");
 }
 
+ProxiedRedis::ProxiedRedis(ProxyKind kind, std::size_t n, std::vector<std::pair<std::string, std::string>> options,
+                           std::vector<std::string> server_args) {
+    require_redis_plugin(kind);
+    for (std::size_t i = 0; i < n; ++i) servers.push_back(std::make_unique<RedisServer>(server_args));
+    PoolSpec p;
+    p.set("hash", "fnv1a_64").set("distribution", "ketama").set("redis", "true");
+    for (auto& [key, value] : options) p.set(key, value);
+    for (std::size_t i = 0; i < n; ++i)
+        p.servers.push_back(ServerSpec{"127.0.0.1", servers[i]->port(), 1, "s" + std::to_string(i + 1)});
+    proxy = std::make_unique<Proxy>(kind, std::vector<PoolSpec>{p});
+}
+
 }  // namespace harness::resp
 
 namespace harness {

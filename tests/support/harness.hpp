@@ -507,4 +507,17 @@ std::string redis_plugin_path();
 // test case with one clear message when it does not.  No-op for nutcracker.
 void require_redis_plugin(ProxyKind kind);
 
+// `n` redis-servers (started with `server_args`) named s1..sN behind one
+// pool of `kind` (`redis: true`, fnv1a_64, ketama, plus `options`). With
+// those names ketama puts "beta" on s1, "alpha" on s2, "apple" on s3
+// (docs/redis-nutcracker-0.5.md).
+struct ProxiedRedis {
+    explicit ProxiedRedis(ProxyKind kind, std::size_t n = 3,
+                          std::vector<std::pair<std::string, std::string>> options = {},
+                          std::vector<std::string> server_args = {});
+    int port() const { return proxy->port(); }
+    std::vector<std::unique_ptr<RedisServer>> servers;
+    std::unique_ptr<Proxy> proxy;
+};
+
 }  // namespace harness::resp
