@@ -8,6 +8,8 @@ for the caller to find on the backends.  Prints one line per failed check and
 """
 import sys
 
+from client_checks import Checks
+
 from pymemcache.client.base import Client
 
 KEEP = 300
@@ -22,14 +24,8 @@ def keep_key(i: int) -> str:
 def main() -> int:
     port = int(sys.argv[1])
     client = Client(("127.0.0.1", port), connect_timeout=5, timeout=10)
-    failures = []
-    checks = 0
-
-    def check(what, got, want):
-        nonlocal checks
-        checks += 1
-        if got != want:
-            failures.append(f"{what}: got {got!r}, want {want!r}")
+    checks = Checks()
+    check = checks.check
 
     # set_many / get_many across servers
     data = {f"py:many:{i}": f"value-{i}".encode() * (1 + i % 5) for i in range(500)}
@@ -84,10 +80,7 @@ def main() -> int:
     check("set_many keep", client.set_many(keep, noreply=False), [])
 
     client.close()
-    for f in failures:
-        print("FAIL", f)
-    print(f"pymemcache: {checks - len(failures)} of {checks} checks passed")
-    return 1 if failures else 0
+    return checks.report("pymemcache")
 
 
 if __name__ == "__main__":

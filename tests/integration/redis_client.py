@@ -10,6 +10,8 @@ caller to find on the backends.  Prints one line per failed check and
 """
 import sys
 
+from client_checks import Checks
+
 import redis
 
 KEEP = 300
@@ -24,24 +26,8 @@ def keep_key(i: int) -> str:
 def main() -> int:
     port = int(sys.argv[1])
     r = redis.Redis(host="127.0.0.1", port=port, socket_timeout=10, socket_connect_timeout=5)
-    failures = []
-    checks = 0
-
-    def check(what, got, want):
-        nonlocal checks
-        checks += 1
-        if got != want:
-            failures.append(f"{what}: got {got!r}, want {want!r}")
-
-    def attempt(what, fn):
-        """Runs fn(); an exception counts as a failed check."""
-        nonlocal checks
-        try:
-            return fn()
-        except Exception as e:  # noqa: BLE001 - report anything
-            checks += 1
-            failures.append(f"{what}: raised {type(e).__name__}: {e}")
-            return None
+    checks = Checks()
+    check, attempt = checks.check, checks.attempt
 
     check("ping", attempt("ping", r.ping), True)
 
@@ -158,10 +144,7 @@ def main() -> int:
         return all(p.execute())
     check("keep keys", attempt("keep keys", keep), True)
 
-    for f in failures:
-        print("FAIL", f)
-    print(f"redis-py: {checks - len(failures)} of {checks} checks passed")
-    return 1 if failures else 0
+    return checks.report("redis-py")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ exits 1 on any failure.
 """
 import sys
 
+from client_checks import Checks
+
 import redis
 
 
@@ -59,24 +61,8 @@ def session(port, check, attempt):
 
 def main() -> int:
     port, direct_port = int(sys.argv[1]), int(sys.argv[2])
-    failures = []
-    checks = 0
-
-    def check(what, got, want):
-        nonlocal checks
-        checks += 1
-        if got != want:
-            failures.append(f"{what}: got {got!r}, want {want!r}")
-
-    def attempt(what, fn):
-        """Runs fn(); an exception counts as a failed check."""
-        nonlocal checks
-        try:
-            return fn()
-        except Exception as e:  # noqa: BLE001 - report anything
-            checks += 1
-            failures.append(f"{what}: raised {type(e).__name__}: {e}")
-            return None
+    checks = Checks()
+    check, attempt = checks.check, checks.attempt
 
     want = session(direct_port, check, attempt)
     got = session(port, check, attempt)
@@ -84,10 +70,7 @@ def main() -> int:
         for k, v in want.items():
             check(f"proxy's {k} equals redis's", got.get(k), v)
 
-    for f in failures:
-        print("FAIL", f)
-    print(f"redis-py named: {checks - len(failures)} of {checks} checks passed")
-    return 1 if failures else 0
+    return checks.report("redis-py named")
 
 
 if __name__ == "__main__":
