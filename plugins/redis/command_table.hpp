@@ -285,6 +285,18 @@ inline const Command* command_by_id(std::uint16_t id) {
     return id < command_count ? &command_table[id] : nullptr;
 }
 
+// Whether `arg` spells `lower` (lower case) in any letter case, as redis
+// matches command names, subcommands and options.
+constexpr bool equals_ignoring_case(std::string_view arg, std::string_view lower) {
+    if (arg.size() != lower.size()) return false;
+    for (std::size_t i = 0; i < arg.size(); ++i) {
+        char ch = arg[i];
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+        if (ch != lower[i]) return false;
+    }
+    return true;
+}
+
 // Whether a command with `argc` arguments (command included) has a valid count.
 constexpr bool arity_ok(const Command& c, std::uint32_t argc) {
     return c.arity >= 0 ? argc == static_cast<std::uint32_t>(c.arity)

@@ -157,16 +157,7 @@ void answer_select(const Arguments& args, abi::MessageWriter& out) {
 
 }  // namespace
 
-bool Arguments::is(std::size_t i, std::string_view lower) const {
-    std::string_view arg = (*this)[i];
-    if (arg.size() != lower.size()) return false;
-    for (std::size_t k = 0; k < arg.size(); ++k) {
-        char ch = arg[k];
-        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-        if (ch != lower[k]) return false;
-    }
-    return true;
-}
+bool Arguments::is(std::size_t i, std::string_view lower) const { return equals_ignoring_case((*this)[i], lower); }
 
 void answer_proxy_command(const abi::RequestView& request, const abi::LocalContext& context,
                           abi::MessageWriter& out) {

@@ -104,16 +104,6 @@ bool allowed_before_auth(const Command& c) {
     return is(&c, cmd::auth) || is(&c, cmd::hello) || is(&c, cmd::quit) || is(&c, cmd::reset);
 }
 
-bool equals_lower(std::string_view arg, std::string_view lower) {
-    if (arg.size() != lower.size()) return false;
-    for (std::size_t i = 0; i < arg.size(); ++i) {
-        char ch = arg[i];
-        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-        if (ch != lower[i]) return false;
-    }
-    return true;
-}
-
 bool parse_int(std::string_view t, std::int64_t* out) {
     bool negative = !t.empty() && t[0] == '-';
     if (negative) t.remove_prefix(1);
@@ -167,7 +157,7 @@ void on_argument(State& s, std::string_view arg, abi::RequestInfo& info, abi::Re
         sink.key(arg.data(), arg.size());
         return;
     case Role::Subcommand:
-        if (equals_lower(arg, "get")) {
+        if (equals_ignoring_case(arg, "get")) {
             s.config_get = true;
         } else {
             sink.key(arg.data(), arg.size());  // quoted by the error reply
