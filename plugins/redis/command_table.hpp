@@ -5,7 +5,7 @@
 // - The set: the commands Debian's nutcracker 0.5.0 proxies, probed black-box
 //   against a local redis-server, plus the commands the proxy answers itself
 //   so that today's clients connect on their defaults (KeyRule::Proxy: INFO,
-//   CLIENT, HELLO, SELECT, ...) and CONFIG, which goes to one server. Any
+//   CLIENT, HELLO, SELECT, ROLE, ...) and CONFIG, which goes to one server. Any
 //   other name gets redis's "unknown command" error.
 //   nutcracker's parser knows 138 command names (the REQ_REDIS_* message
 //   types); MOVE is among them but every request using it makes nutcracker
@@ -162,6 +162,7 @@ inline constexpr Row rows[] = {
     {"quit", -1, kProxy, mNone},
     {"reset", 1, kProxy, mNone},
     {"restore", -4, kFirst, mNone},
+    {"role", 1, kProxy, mNone},
     {"rpop", -2, kFirst, mNone},
     {"rpoplpush", 3, kFirst, mNone},
     {"rpush", -3, kFirst, mNone},
@@ -262,6 +263,7 @@ inline constexpr std::uint16_t echo = command_id("echo");
 inline constexpr std::uint16_t hello = command_id("hello");
 inline constexpr std::uint16_t info = command_id("info");
 inline constexpr std::uint16_t reset = command_id("reset");
+inline constexpr std::uint16_t role = command_id("role");
 inline constexpr std::uint16_t select = command_id("select");
 inline constexpr std::uint16_t ping = command_id("ping");
 inline constexpr std::uint16_t quit = command_id("quit");

@@ -196,6 +196,11 @@ void answer_proxy_command(const abi::RequestView& request, const abi::LocalConte
     case cmd::cluster:
         out.literal("-ERR This instance has cluster support disabled\r\n");
         return;
+    case cmd::role:
+        // A master without replicas, as INFO replication says: clients that
+        // discover a topology (Lettuce's MasterReplica) see one node, the proxy.
+        out.literal("*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");
+        return;
     case cmd::client:
         answer_client(request, context, out);
         return;

@@ -1,6 +1,6 @@
 // The commands a redis pool's proxy answers itself (KeyRule::Proxy): what
 // clients send as they connect (HELLO, AUTH, CLIENT SETNAME, SELECT, INFO,
-// ECHO, PING) and housekeeping (QUIT, RESET, CLUSTER), with redis 7's reply
+// ECHO, PING) and housekeeping (QUIT, RESET, CLUSTER, ROLE), with redis 7's reply
 // shapes and error wording, since clients parse both.
 #pragma once
 

@@ -58,7 +58,7 @@ HARNESS_CACHEMUX_TEST("redis proxy commands: replies equal redis-server's where 
           cmd("CLIENT", "SETNAME"), cmd("CONFIG", "GET", "maxmemory"), cmd("CONFIG", "GET", "databases", "timeout"),
           cmd("COMMAND", "COUNT"), cmd("COMMAND", "DOCS", "get"), cmd("COMMAND", "INFO", "get", "zrank"),
           cmd("COMMAND", "GETKEYS", "SET", "k", "v"), cmd("HELLO", "4"), cmd("HELLO", "x"),
-          cmd("HELLO", "2", "FOO"), cmd("CLUSTER", "INFO"), cmd("SELECT", "x"), cmd("ECHO")}) {
+          cmd("HELLO", "2", "FOO"), cmd("CLUSTER", "INFO"), cmd("SELECT", "x"), cmd("ECHO"), cmd("ROLE")}) {
         INFO(escape(request));
         std::string want = resp::call(direct, request);
         CHECK(escape(resp::call(proxy, request), 4000) == escape(want, 4000));

@@ -67,7 +67,8 @@ zscan -3 1 1 1; zscore 3 1 1 1; zunion -3 0 0 0 m; zunionstore -4 1 1 1 m;
 
 // The commands cachemux adds to nutcracker's set so that clients connect on
 // their defaults: answered by the proxy, or (CONFIG GET) sent to one server.
-constexpr std::string_view kCachemuxOwn[] = {"client", "cluster", "config", "echo", "hello", "info", "reset", "select"};
+constexpr std::string_view kCachemuxOwn[] = {"client", "cluster", "config", "echo", "hello",
+                                             "info",   "reset",   "role",   "select"};
 
 // Sent to the same nutcracker: each made it log "parsed unsupported command"
 // and close the connection (MOVE is parsed, then refused).
@@ -229,7 +230,7 @@ TEST_CASE("keyless commands") {
         if (c.keys == KeyRule::OneServer) one_server.insert(c.name);
     }
     CHECK(proxy == std::set<std::string_view>{"auth", "client", "cluster", "echo", "hello", "info", "ping", "quit",
-                                              "reset", "select"});
+                                              "reset", "role", "select"});
     CHECK(one_server == std::set<std::string_view>{"command", "config", "lolwut"});
     // Every keyless command has no key in redis either.
     for (const auto& c : captured()) {

@@ -199,18 +199,20 @@ TEST_CASE("HELLO: redis's RESP2 reply, its checks in redis's order; HELLO 3 is a
     CHECK(locked.session.name() == "x");
 }
 
-TEST_CASE("RESET forgets the name and the login; QUIT says +OK and closes; PING, ECHO, CLUSTER") {
+TEST_CASE("RESET forgets the name and the login; QUIT says +OK and closes; PING, ECHO, CLUSTER, ROLE") {
     Client c("sesame");
     auto r = c.send(resp({"AUTH", "sesame"}) + resp({"CLIENT", "SETNAME", "n"}) + resp({"RESET"}) +
                     resp({"GET", "k"}) + resp({"AUTH", "sesame"}) + resp({"CLIENT", "GETNAME"}) + resp({"PING"}) +
                     resp({"PING", "hi"}) + resp({"PING", "a", "b"}) + resp({"ECHO", "hi\r\nthere"}) + resp({"ECHO"}) +
-                    resp({"CLUSTER", "NODES"}) + resp({"CLUSTER"}));
+                    resp({"CLUSTER", "NODES"}) + resp({"CLUSTER"}) + resp({"ROLE"}) + resp({"ROLE", "x"}));
     CHECK(r == std::vector<std::string>{
                    "+OK\r\n", "+OK\r\n", "+RESET\r\n", "-NOAUTH Authentication required\r\n", "+OK\r\n", "$-1\r\n",
                    "+PONG\r\n", "$2\r\nhi\r\n", "-ERR wrong number of arguments for 'ping' command\r\n",
                    "$9\r\nhi\r\nthere\r\n", "-ERR wrong number of arguments for 'echo' command\r\n",
                    "-ERR This instance has cluster support disabled\r\n",
                    "-ERR wrong number of arguments for 'cluster' command\r\n",
+                   "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n",
+                   "-ERR wrong number of arguments for 'role' command\r\n",
                });
     CHECK_FALSE(c.closed);
     CHECK(c.send(resp({"QUIT"})) == std::vector<std::string>{"+OK\r\n"});

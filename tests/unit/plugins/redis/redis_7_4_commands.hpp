@@ -34,6 +34,9 @@
 // name's MAKE_CMD(...) arity and its <NAME>_Keyspecs, and apply the rule above;
 // or run `COMMAND INFO <name>` against redis-server 7.4 and take fields 2, 4-6.
 //
+// ROLE was added later from src/commands/role.json (arity 1, no keys, no
+// history entry; redis-server 7.0.15 agrees).
+//
 // Format: one command per line, "name arity first last step".
 #pragma once
 
@@ -123,6 +126,7 @@ psetex 4 1 1 1
 pttl 2 1 1 1
 quit -1 0 0 0
 reset 1 0 0 0
+role 1 0 0 0
 restore -4 1 1 1
 rpop -2 1 1 1
 rpoplpush 3 1 2 1
