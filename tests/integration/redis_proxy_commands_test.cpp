@@ -55,13 +55,21 @@ HARNESS_CACHEMUX_TEST("redis proxy commands: replies equal redis-server's where 
          {cmd("PING"), cmd("PING", "hello there"), cmd("ECHO", "token-4711"), cmd("SELECT", "0"),
           cmd("CLIENT", "GETNAME"), cmd("CLIENT", "SETNAME", "svc"), cmd("CLIENT", "GETNAME"),
           cmd("CLIENT", "SETNAME", "bad name"), cmd("CLIENT", "NO-EVICT", "on"), cmd("CLIENT", "FOO"),
-          cmd("CLIENT", "SETNAME"), cmd("CONFIG", "GET", "maxmemory"), cmd("CONFIG", "GET", "databases", "timeout"),
+          cmd("CLIENT", "SETNAME"), cmd("CONFIG", "GET", "maxmemory"), cmd("CONFIG", "GET", "databases"),
           cmd("COMMAND", "COUNT"), cmd("COMMAND", "DOCS", "get"), cmd("COMMAND", "INFO", "get", "zrank"),
           cmd("COMMAND", "GETKEYS", "SET", "k", "v"), cmd("HELLO", "4"), cmd("HELLO", "x"),
           cmd("HELLO", "2", "FOO"), cmd("CLUSTER", "INFO"), cmd("SELECT", "x"), cmd("ECHO"), cmd("ROLE")}) {
         INFO(escape(request));
         std::string want = resp::call(direct, request);
         CHECK(escape(resp::call(proxy, request), 4000) == escape(want, 4000));
+    }
+    // Several parameters: redis lists them in its dictionary's order, which
+    // differs from one redis process to another, so compare them as pairs.
+    {
+        std::string got = resp::call(proxy, cmd("CONFIG", "GET", "databases", "timeout"));
+        CHECK(got.rfind("*4\r\n", 0) == 0);
+        CHECK(got.find("$9\r\ndatabases\r\n$2\r\n16\r\n") != std::string::npos);
+        CHECK(got.find("$7\r\ntimeout\r\n$1\r\n0\r\n") != std::string::npos);
     }
     // HELLO: the same map, but for the connection's id.
     for (const std::string& request : {cmd("HELLO"), cmd("HELLO", "2", "SETNAME", "nm")}) {
