@@ -9,17 +9,17 @@
 #include <optional>
 #include <vector>
 
-#include "config.hpp"
-#include "config_plugins.hpp"
-#include "fatal_signals.hpp"
-#include "log.hpp"
-#include "options.hpp"
-#include "plugin_registry.hpp"
-#include "process.hpp"
-#include "server_pool.hpp"
-#include "stats.hpp"
-#include "stats_server.hpp"
-#include "worker.hpp"
+#include "config/config.hpp"
+#include "config/options.hpp"
+#include "process/fatal_signals.hpp"
+#include "process/log.hpp"
+#include "process/process.hpp"
+#include "proxy/worker.hpp"
+#include "registry/config_plugins.hpp"
+#include "registry/plugin_registry.hpp"
+#include "routing/server_pool.hpp"
+#include "stats/stats.hpp"
+#include "stats/stats_server.hpp"
 
 namespace {
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "../../core/config.hpp"
+#include "../../core/config/config.hpp"
 #include "stream.hpp"
 
 namespace cachemux::fuzz {

@@ -1,8 +1,8 @@
 // The streaming checks every protocol fuzz target shares (and the regression
 // tests in tests/unit/plugins/*/fuzz_regression_test.cpp replay).
 //
-// A parser is driven exactly as the core drives it (core/client_connection.cpp
-// parse_requests, core/server_connection.cpp parse_responses): the unparsed
+// A parser is driven exactly as the core drives it (core/proxy/client_connection.cpp
+// parse_requests, core/proxy/server_connection.cpp parse_responses): the unparsed
 // bytes of one connection are handed over as one contiguous chunk with a
 // per-connection ParserState zeroed at the start of every message; after
 // `Again` with bytes left over, those bytes come back at the front of the

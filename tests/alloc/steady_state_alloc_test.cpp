@@ -16,11 +16,11 @@
 #include <cstdlib>
 #include <thread>
 
-#include "config.hpp"
+#include "config/config.hpp"
 #include "harness.hpp"
-#include "plugin_registry.hpp"
-#include "server_pool.hpp"
-#include "worker.hpp"
+#include "proxy/worker.hpp"
+#include "registry/plugin_registry.hpp"
+#include "routing/server_pool.hpp"
 
 extern "C" {
 void* __libc_malloc(std::size_t);

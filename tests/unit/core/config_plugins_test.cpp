@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <string>
 
-#include "config.hpp"
-#include "config_plugins.hpp"
-#include "plugin_registry.hpp"
+#include "config/config.hpp"
+#include "registry/config_plugins.hpp"
+#include "registry/plugin_registry.hpp"
 
 using namespace cachemux;
 namespace fs = std::filesystem;

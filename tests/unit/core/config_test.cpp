@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "config.hpp"
+#include "config/config.hpp"
 
 using namespace cachemux;
 

@@ -18,8 +18,8 @@
 #include <string>
 #include <thread>
 
-#include "fatal_signals.hpp"
-#include "log.hpp"
+#include "process/fatal_signals.hpp"
+#include "process/log.hpp"
 
 namespace {
 

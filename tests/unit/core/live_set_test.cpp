@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "live_set.hpp"
+#include "routing/live_set.hpp"
 
 using namespace cachemux;
 

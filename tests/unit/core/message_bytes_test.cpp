@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "message_bytes.hpp"
+#include "buffers/message_bytes.hpp"
 
 using namespace cachemux;
 

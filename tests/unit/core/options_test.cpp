@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "config.hpp"
-#include "options.hpp"
+#include "config/config.hpp"
+#include "config/options.hpp"
 
 using namespace cachemux;
 

@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <string>
 
-#include "plugin_registry.hpp"
+#include "registry/plugin_registry.hpp"
 
 using namespace cachemux;
 

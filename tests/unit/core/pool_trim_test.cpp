@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include "mbuf.hpp"
-#include "request.hpp"
+#include "buffers/mbuf.hpp"
+#include "proxy/request.hpp"
 
 using namespace cachemux;
 

@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "config.hpp"
-#include "server_pool.hpp"
+#include "config/config.hpp"
+#include "routing/server_pool.hpp"
 
 using namespace cachemux;
 

@@ -6,7 +6,7 @@
 
 #include <string_view>
 
-#include "plugin_registry.hpp"
+#include "registry/plugin_registry.hpp"
 
 namespace cachemux::test {
 
