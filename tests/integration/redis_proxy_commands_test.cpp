@@ -173,3 +173,32 @@ HARNESS_CACHEMUX_TEST("redis proxy commands: CLIENT state belongs to each connec
     a.send_all(cmd("CLIENT", "SETNAME", "third") + cmd("GET", "apple") + cmd("CLIENT", "GETNAME") + cmd("ECHO", "x"));
     CHECK(resp::read_replies(a, 4) == "+OK\r\n$-1\r\n$5\r\nthird\r\n$1\r\nx\r\n");
 }
+
+HARNESS_CACHEMUX_TEST("redis proxy commands: CLIENT INFO on a unix socket names the socket, as redis does") {
+    resp::require_redis_plugin(ProxyKind::Cachemux);
+    RedisServer server;
+    PoolSpec p;
+    const std::string path = make_temp_dir("unix") + "/redis.sock";
+    p.listen = path;
+    p.set("redis", "true");
+    p.servers.push_back({"127.0.0.1", server.port(), 1, "s1"});
+    Proxy proxy(ProxyKind::Cachemux, {p});
+    // A unix-socket client in python (the harness's Connection is TCP), retried
+    // until the proxy listens.
+    const std::string script =
+        "import socket, sys, time\n"
+        "for _ in range(200):\n"
+        "    try:\n"
+        "        s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1]); break\n"
+        "    except OSError:\n"
+        "        time.sleep(0.05)\n"
+        "s.sendall(b'*2\\r\\n$6\\r\\nCLIENT\\r\\n$4\\r\\nINFO\\r\\n')\n"
+        "out = b''\n"
+        "while not out.endswith(b'\\n\\r\\n'):\n"
+        "    out += s.recv(4096)\n"
+        "print(out.decode())\n";
+    auto r = run_command({python3(), "-c", script, path}, 10000ms);
+    INFO(r.describe());
+    REQUIRE(r.ok());
+    CHECK(r.output.find(" addr=" + path + ":0 laddr=" + path + ":0 ") != std::string::npos);
+}
