@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "command_table.hpp"
+#include "decimal.hpp"
 #include "redis.hpp"
 #include "resp_writer.hpp"
 
@@ -85,7 +86,7 @@ void answer_hello(const abi::RequestView& request, const abi::LocalContext& cont
     Arguments args(request);
     if (args.size() >= 2) {
         std::int64_t version = 0;
-        if (!parse_strict_int(args[1], &version)) {
+        if (!parse_strict_int64(args[1], &version)) {
             out.literal("-ERR Protocol version is not an integer or out of range\r\n");
             return;
         }
@@ -146,7 +147,7 @@ void answer_hello(const abi::RequestView& request, const abi::LocalContext& cont
 // so); the pool's redis_db is what its server connections select.
 void answer_select(const Arguments& args, abi::MessageWriter& out) {
     std::int64_t index = 0;
-    if (!parse_strict_int(args[1], &index)) {
+    if (!parse_strict_int64(args[1], &index)) {
         out.literal("-ERR value is not an integer or out of range\r\n");
     } else if (index != 0) {
         out.literal("-ERR DB index is out of range\r\n");
@@ -222,25 +223,6 @@ std::string_view lowest_server_version(std::span<const abi::ServerFacts> servers
         }
     }
     return lowest.empty() ? kFallbackVersion : lowest;
-}
-
-bool parse_strict_int(std::string_view t, std::int64_t* value) {
-    if (t == "0") {
-        *value = 0;
-        return true;
-    }
-    bool negative = !t.empty() && t[0] == '-';
-    std::string_view digits = negative ? t.substr(1) : t;
-    if (digits.empty() || digits.size() > 19 || digits[0] < '1' || digits[0] > '9') return false;
-    std::uint64_t v = 0;
-    for (char ch : digits) {
-        if (ch < '0' || ch > '9') return false;
-        v = v * 10 + static_cast<std::uint64_t>(ch - '0');
-    }
-    constexpr std::uint64_t kMax = static_cast<std::uint64_t>(INT64_MAX);
-    if (v > (negative ? kMax + 1 : kMax)) return false;
-    *value = negative ? static_cast<std::int64_t>(0 - v) : static_cast<std::int64_t>(v);
-    return true;
 }
 
 bool valid_client_attribute(std::string_view text) {

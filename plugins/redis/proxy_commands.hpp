@@ -44,8 +44,6 @@ void answer_info(const abi::RequestView& request, const abi::LocalContext& conte
 inline constexpr std::string_view kFallbackVersion = "6.2.0";
 std::string_view lowest_server_version(std::span<const abi::ServerFacts> servers);
 
-// redis's string2ll: an optional '-', no leading zeros, no sign on 0, 64 bits.
-bool parse_strict_int(std::string_view text, std::int64_t* value);
 // redis's check on client names and CLIENT SETINFO values: printable ASCII
 // without spaces.
 bool valid_client_attribute(std::string_view text);

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "decimal.hpp"
 #include "redis.hpp"
 
 namespace cachemux::redis {
@@ -33,25 +34,6 @@ struct State {
 // hostile server's "*4294967295" repeated, refused before the count wraps.
 constexpr std::uint64_t kMaxPending = std::uint64_t{1} << 62;
 static_assert(sizeof(State) <= abi::kParserStateSize);
-
-// A whole-token decimal that fits in 64 signed bits. 19 digits can exceed
-// INT64_MAX (":9999999999999999999"), so the digits are summed unsigned (19
-// digits never overflow 64 unsigned bits) and range-checked: summing them
-// signed was undefined behaviour on such a reply (found by fuzz/redis_response).
-bool parse_int(std::string_view t, std::int64_t* out) {
-    bool negative = !t.empty() && t[0] == '-';
-    if (negative) t.remove_prefix(1);
-    if (t.empty() || t.size() > 19) return false;
-    std::uint64_t v = 0;
-    for (char ch : t) {
-        if (ch < '0' || ch > '9') return false;
-        v = v * 10 + static_cast<std::uint64_t>(ch - '0');
-    }
-    constexpr std::uint64_t kMax = static_cast<std::uint64_t>(INT64_MAX);
-    if (v > (negative ? kMax + 1 : kMax)) return false;
-    *out = negative ? static_cast<std::int64_t>(0 - v) : static_cast<std::int64_t>(v);
-    return true;
-}
 
 }  // namespace
 
@@ -114,11 +96,11 @@ abi::ParseResult parse_response(abi::ParserState& raw, const char* data, std::si
         case '-':
             break;
         case ':':
-            if (!parse_int(rest, &n)) return {abi::ParseStatus::Error, line_start};
+            if (!parse_int64(rest, &n)) return {abi::ParseStatus::Error, line_start};
             if (!s.in_array) info.integer = n;
             break;
         case '$':
-            if (!parse_int(rest, &n) || n < -1) return {abi::ParseStatus::Error, line_start};
+            if (!parse_int64(rest, &n) || n < -1) return {abi::ParseStatus::Error, line_start};
             if (n >= 0) {
                 s.phase = kBulk;
                 s.remaining = static_cast<std::uint64_t>(n) + 2;
@@ -126,7 +108,7 @@ abi::ParseResult parse_response(abi::ParserState& raw, const char* data, std::si
             }
             break;  // null bulk
         case '*':
-            if (!parse_int(rest, &n) || n < -1) return {abi::ParseStatus::Error, line_start};
+            if (!parse_int64(rest, &n) || n < -1) return {abi::ParseStatus::Error, line_start};
             // pending[] counts in 32 bits: a larger count (no redis sends
             // one) is refused rather than truncated, which made "*4294967297"
             // an array of 1 element (found by fuzz/redis_response).
