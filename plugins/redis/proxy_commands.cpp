@@ -1,4 +1,4 @@
-// PING, ECHO, QUIT, AUTH, HELLO, SELECT, RESET and CLUSTER as the proxy
+// PING, ECHO, QUIT, AUTH, HELLO, SELECT, RESET, CLUSTER and ROLE as the proxy
 // answers them, and the helpers every proxy command shares.
 #include "proxy_commands.hpp"
 
