@@ -14,7 +14,7 @@
 #include "process/fatal_signals.hpp"
 #include "process/log.hpp"
 #include "process/process.hpp"
-#include "proxy/worker.hpp"
+#include "proxy/proxy.hpp"
 #include "registry/config_plugins.hpp"
 #include "registry/plugin_registry.hpp"
 #include "routing/server_pool.hpp"
@@ -31,7 +31,7 @@ void log_signal(int signal, const char* action) {
 
 void on_stop_signal(evutil_socket_t signal, short, void* arg) {
     log_signal(signal, ", exiting");
-    static_cast<cachemux::Worker*>(arg)->stop();
+    static_cast<cachemux::Proxy*>(arg)->stop();
 }
 
 // nutcracker's log signals: SIGHUP reopens the -o file, SIGTTIN and SIGTTOU
@@ -146,22 +146,23 @@ int main(int argc, char** argv) {
         if (!options.pid_file.empty()) {
             pid_file.emplace(options.pid_file);
         }
-        cachemux::Worker worker(options.mbuf_size, std::move(pools));
-        worker.listen();
-        cachemux::StatsServer stats(worker.base(), options.stats_addr, options.stats_port,
-                                    [&worker](cachemux::StatsSnapshot& snapshot) { worker.collect_stats(snapshot); });
-        stats.set_identity(host_name(), CACHEMUX_VERSION, worker.started_at());
+        cachemux::Proxy proxy(static_cast<std::size_t>(options.workers), options.mbuf_size, std::move(pools));
+        proxy.listen();
+        cachemux::StatsServer stats(proxy.base(), options.stats_addr, options.stats_port,
+                                    [&proxy](cachemux::StatsSnapshot& snapshot) { proxy.collect_stats(snapshot); });
+        stats.set_identity(host_name(), CACHEMUX_VERSION, proxy.started_at());
         stats.listen();
-        SignalEvents signals(worker.base());
-        signals.add(SIGINT, on_stop_signal, &worker);
-        signals.add(SIGTERM, on_stop_signal, &worker);
+        SignalEvents signals(proxy.base());
+        signals.add(SIGINT, on_stop_signal, &proxy);
+        signals.add(SIGTERM, on_stop_signal, &proxy);
         signals.add(SIGHUP, on_log_signal, nullptr);
         signals.add(SIGTTIN, on_log_signal, nullptr);
         signals.add(SIGTTOU, on_log_signal, nullptr);
         signals.add(SIGUSR1, on_user_signal, nullptr);
         signals.add(SIGUSR2, on_user_signal, nullptr);
-        CACHEMUX_LOG(cachemux::kLogNotice, "cachemux-%s started on pid %d", CACHEMUX_VERSION, static_cast<int>(getpid()));
-        worker.run();
+        CACHEMUX_LOG(cachemux::kLogNotice, "cachemux-%s started on pid %d with %d worker%s", CACHEMUX_VERSION,
+                     static_cast<int>(getpid()), options.workers, options.workers == 1 ? "" : "s");
+        proxy.run();
         CACHEMUX_LOG(cachemux::kLogNotice, "cachemux-%s stopped", CACHEMUX_VERSION);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "cachemux: %s\n", e.what());

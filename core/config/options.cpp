@@ -6,7 +6,9 @@
 
 #include <event2/event.h>
 #include <getopt.h>
+#include <sched.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdint>
 #include <cstring>
@@ -27,7 +29,9 @@
 namespace cachemux {
 namespace {
 
-constexpr int kPluginDirOption = 0x100;  // long-only: no short letter
+// Long-only: no short letter, so that no nutcracker flag changes meaning.
+constexpr int kPluginDirOption = 0x100;
+constexpr int kWorkersOption = 0x101;
 
 // As nutcracker's, in nutcracker's order, then ours.
 const option kLongOptions[] = {
@@ -45,6 +49,7 @@ const option kLongOptions[] = {
     {"pid-file", required_argument, nullptr, 'p'},
     {"mbuf-size", required_argument, nullptr, 'm'},
     {"plugin-dir", required_argument, nullptr, kPluginDirOption},
+    {"workers", required_argument, nullptr, kWorkersOption},
     {nullptr, 0, nullptr, 0},
 };
 
@@ -80,6 +85,19 @@ std::string event_backend() {
     return method;
 }
 
+// --workers: a count, or "auto" for the CPUs this process may run on
+// (its affinity mask, as taskset or a cgroup's cpuset leaves it).
+int parse_workers(std::string_view arg) {
+    if (arg == "auto") {
+        cpu_set_t cpus;
+        CPU_ZERO(&cpus);
+        if (sched_getaffinity(0, sizeof cpus, &cpus) != 0) return 1;
+        return std::clamp(CPU_COUNT(&cpus), 1, kMaxWorkers);
+    }
+    int value = nc_atoi(arg);
+    return value >= 1 && value <= kMaxWorkers ? value : -1;
+}
+
 }  // namespace
 
 void print_version(std::FILE* out) {
@@ -94,7 +112,7 @@ void print_usage(std::FILE* out) {
                  "Usage: cachemux [-?hVdDt] [-v verbosity level] [-o output file]\r\n"
                  "                [-c conf file] [-s stats port] [-a stats addr]\r\n"
                  "                [-i stats interval] [-p pid file] [-m mbuf size]\r\n"
-                 "                [--plugin-dir dir]\r\n"
+                 "                [--plugin-dir dir] [--workers N|auto]\r\n"
                  "\n");
     std::fprintf(out,
                  "Options:\r\n"
@@ -114,6 +132,7 @@ void print_usage(std::FILE* out) {
                  "  -m, --mbuf-size=N      : set size of mbuf chunk in bytes (default: %zu bytes)\r\n"
                  "      --plugin-dir=DIR   : load plugins from DIR (default: plugins/ next to the binary,\r\n"
                  "                           else %s)\r\n"
+                 "      --workers=N|auto   : set number of worker threads (default: 1; auto: one per CPU)\r\n"
                  "\n",
                  kDefaultVerbosity, kMinVerbosity, kMaxVerbosity, "stderr", kDefaultConfFile,
                  Options{}.stats_port, Options{}.stats_addr.c_str(), Options{}.stats_interval_ms, "off",
@@ -240,6 +259,13 @@ OptionsResult parse_options(int argc, char** argv, std::FILE* out) {
             }
             o.plugin_dir = optarg;
             break;
+        case kWorkersOption:
+            o.workers = parse_workers(optarg);
+            if (o.workers < 0) {
+                say(out, "cachemux: option --workers requires a number from 1 to %d or 'auto'", kMaxWorkers);
+                return error(1);
+            }
+            break;
         case '?':
             switch (optopt) {
             case 'o':
@@ -258,6 +284,9 @@ OptionsResult parse_options(int argc, char** argv, std::FILE* out) {
                 break;
             case kPluginDirOption:
                 say(out, "cachemux: option --plugin-dir requires a directory name");
+                break;
+            case kWorkersOption:
+                say(out, "cachemux: option --workers requires a number from 1 to %d or 'auto'", kMaxWorkers);
                 break;
             default:
                 // An unknown long option has optopt 0: nutcracker prints a NUL.

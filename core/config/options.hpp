@@ -17,6 +17,7 @@ inline constexpr int kMinVerbosity = 0;      // LOG_EMERG
 inline constexpr int kMaxVerbosity = 11;     // LOG_PVERB
 inline constexpr std::size_t kMinMbufSize = 512;
 inline constexpr std::size_t kMaxMbufSize = 16777216;
+inline constexpr int kMaxWorkers = 1024;
 
 struct Options {
     bool show_help = false;
@@ -33,6 +34,10 @@ struct Options {
     std::string pid_file;  // empty: none
     std::size_t mbuf_size = 16384;
     std::string plugin_dir;  // empty: next to the executable, or the installed dir
+    // --workers: event-loop threads, each with its own client and server
+    // connections. 1 keeps nutcracker's connection counts; "auto" is
+    // resolved to the CPUs of the affinity mask while parsing.
+    int workers = 1;
 };
 
 // Outcome of parsing argv: run, or exit with `exit_code` after printing `message`.
@@ -43,7 +48,7 @@ struct OptionsResult {
 };
 
 // Parses argv with nutcracker's flags (getopt_long "hVtdDv:o:c:s:i:a:p:m:"
-// plus --plugin-dir=DIR) and prints what nutcracker prints, to stderr like
+// plus --plugin-dir=DIR and --workers=N|auto) and prints what nutcracker prints, to stderr like
 // nutcracker: the version banner for -V/-h/-D, the usage for -h, an error and
 // the usage for a bad option. Never exits.
 //   - a bad option:  exit_now, exit_code 1;

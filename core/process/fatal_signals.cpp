@@ -68,6 +68,8 @@ void install_alt_stack() noexcept {
 
 }  // namespace
 
+void install_thread_signal_stack() noexcept { install_alt_stack(); }
+
 void install_fatal_signal_handlers() noexcept {
     // backtrace()'s first call loads libgcc_s (dlopen, malloc): do it here,
     // where that is allowed, not in a handler.

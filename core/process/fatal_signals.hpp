@@ -17,4 +17,9 @@ namespace cachemux {
 // step that fails is skipped.
 void install_fatal_signal_handlers() noexcept;
 
+// An alternate signal stack for the calling thread, for a thread started
+// after install_fatal_signal_handlers() (sigaltstack is per thread): its
+// stack overflow is then logged like the main thread's. Never throws.
+void install_thread_signal_stack() noexcept;
+
 }  // namespace cachemux

@@ -135,7 +135,7 @@ void ClientConnection::close() {
     in_.reset();
     // nutcracker's counts: an EOF or quit is a client's normal end, any
     // other close (a parse error, a reset) an error.
-    PoolMetrics& stats = upstream_.stats().pool;
+    LivePoolMetrics& stats = upstream_.stats().pool;
     --stats.client_connections;
     ++(eof_ ? stats.client_eof : stats.client_err);
     upstream_.worker().connection_closed();

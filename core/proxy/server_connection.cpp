@@ -196,7 +196,7 @@ void ServerConnection::count_queued(const Request* r, int sign) {
     if (r->origin != Request::Origin::Client) {
         return;  // the proxy's own (AUTH, SELECT, a flush): not counted, as in nutcracker
     }
-    ServerMetrics& stats = upstream_.server_stats(index_);
+    LiveServerMetrics& stats = upstream_.server_stats(index_);
     stats.in_queue += sign;
     stats.in_queue_bytes += sign * static_cast<std::int64_t>(r->bytes.size());
 }
@@ -205,7 +205,7 @@ void ServerConnection::count_in_flight(const Request* r, int sign) {
     if (r->origin != Request::Origin::Client) {
         return;
     }
-    ServerMetrics& stats = upstream_.server_stats(index_);
+    LiveServerMetrics& stats = upstream_.server_stats(index_);
     stats.out_queue += sign;
     stats.out_queue_bytes += sign * static_cast<std::int64_t>(r->bytes.size());
 }
@@ -214,7 +214,7 @@ void ServerConnection::send(Request* request) {
     request->in_server_queue = true;
     to_send_.push_back(request);
     if (request->origin == Request::Origin::Client) {
-        ServerMetrics& stats = upstream_.server_stats(index_);
+        LiveServerMetrics& stats = upstream_.server_stats(index_);
         ++stats.requests;
         stats.request_bytes += static_cast<std::int64_t>(request->bytes.size());
         count_queued(request, +1);
@@ -334,7 +334,7 @@ void ServerConnection::parse_responses() {
             arm_timer();
             upstream_.server_answered(index_);
             if (request->client != nullptr) {  // not a reply nobody waits for
-                ServerMetrics& stats = upstream_.server_stats(index_);
+                LiveServerMetrics& stats = upstream_.server_stats(index_);
                 ++stats.responses;
                 stats.response_bytes += static_cast<std::int64_t>(request->reply.size());
             }
@@ -427,7 +427,7 @@ void ServerConnection::complete(Request* request) {
 }
 
 void ServerConnection::fail(int err, Close how) {
-    ServerMetrics& stats = upstream_.server_stats(index_);
+    LiveServerMetrics& stats = upstream_.server_stats(index_);
     if (fd_ >= 0) {
         event_del(read_event_);
         event_del(write_event_);

@@ -3,8 +3,8 @@
 // A server whose connections fail `server_failure_limit` times in a row
 // leaves the ring for `server_retry_timeout` ms; then it rejoins and is tried
 // again. With `flush_on_rejoin` it rejoins only once a flush (a probe) has
-// succeeded; a failed probe keeps it out for another retry timeout. Counted
-// per worker, like every other per-connection fact.
+// succeeded; a failed probe keeps it out for another retry timeout. Not
+// thread-safe: LiveRing holds the one LiveSet of a pool for every worker.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +26,8 @@ public:
     // Some ejected server's retry time has passed (the ring must be rebuilt).
     bool rejoin_due(std::int64_t now_ms) const { return next_rejoin_ms_ != 0 && now_ms > next_rejoin_ms_; }
     bool any_ejected() const { return next_rejoin_ms_ != 0; }
+    // The earliest retry time of an ejected server, 0 if none is.
+    std::int64_t next_rejoin_ms() const { return next_rejoin_ms_; }
     // Which servers are on the ring now. Servers whose retry time has come
     // rejoin (as nutcracker's ring update does), or with flush_on_rejoin are
     // appended to `probe` and stay off the ring until probe_done().

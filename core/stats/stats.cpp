@@ -1,6 +1,7 @@
 #include "stats/stats.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace cachemux {
 
@@ -72,15 +73,36 @@ void family_header(std::string& out, const std::string& family, std::string_view
     out += "\n# TYPE " + family + " " + prometheus_type(kind) + "\n";
 }
 
+// Per worker thread: how evenly clients, requests and CPU spread.
+void render_worker_families(std::string& out, const std::vector<StatsSnapshot::Worker>& workers) {
+    auto family = [&](const char* name, std::string_view help, MetricKind kind, auto value) {
+        family_header(out, name, help, kind);
+        for (std::size_t i = 0; i < workers.size(); ++i) {
+            out += name;
+            out += "{worker=\"" + std::to_string(i) + "\"} " + value(workers[i]) + "\n";
+        }
+    };
+    family("cachemux_worker_client_connections", "client connections a worker thread serves", MetricKind::Gauge,
+           [](const StatsSnapshot::Worker& w) { return std::to_string(w.client_connections); });
+    family("cachemux_worker_requests_total", "requests a worker thread sent to servers", MetricKind::Counter,
+           [](const StatsSnapshot::Worker& w) { return std::to_string(w.requests); });
+    family("cachemux_worker_cpu_seconds_total", "CPU time (user and system) of a worker thread", MetricKind::Counter,
+           [](const StatsSnapshot::Worker& w) {
+               char text[32];
+               std::snprintf(text, sizeof text, "%.6f", w.cpu_seconds);
+               return std::string(text);
+           });
+}
+
 }  // namespace
 
 void add_to(StatsSnapshot::Pool& into, const PoolStats& from) {
-#define CACHEMUX_ADD(metric, kind, help) add_metric(into.metrics.metric, from.pool.metric, MetricKind::kind);
+#define CACHEMUX_ADD(metric, kind, help) add_metric(into.metrics.metric, from.pool.metric.get(), MetricKind::kind);
     CACHEMUX_POOL_METRICS(CACHEMUX_ADD)
     for (std::size_t i = 0; i < into.servers.size() && i < from.servers.size(); ++i) {
         ServerMetrics& s = into.servers[i].metrics;
-        const ServerMetrics& f = from.servers[i];
-#define CACHEMUX_ADD_SERVER(metric, kind, help) add_metric(s.metric, f.metric, MetricKind::kind);
+        const LiveServerMetrics& f = from.servers[i];
+#define CACHEMUX_ADD_SERVER(metric, kind, help) add_metric(s.metric, f.metric.get(), MetricKind::kind);
         CACHEMUX_SERVER_METRICS(CACHEMUX_ADD_SERVER)
 #undef CACHEMUX_ADD_SERVER
     }
@@ -188,6 +210,7 @@ std::string render_prometheus(const StatsSnapshot& snapshot) {
     }
     CACHEMUX_SERVER_METRICS(CACHEMUX_PROM)
 #undef CACHEMUX_PROM
+    render_worker_families(out, snapshot.workers);
     return out;
 }
 

@@ -15,8 +15,8 @@ namespace cachemux {
 // One pool's live numbers in one worker, bumped on the worker's thread.
 struct PoolStats {
     explicit PoolStats(std::size_t servers) : servers(servers) {}
-    PoolMetrics pool;
-    std::vector<ServerMetrics> servers;  // in the pool's server order
+    LivePoolMetrics pool;
+    std::vector<LiveServerMetrics> servers;  // in the pool's server order
 };
 
 struct StatsSnapshot {
@@ -38,6 +38,15 @@ struct StatsSnapshot {
     std::int64_t total_connections = 0;
     std::int64_t curr_connections = 0;
     std::vector<Pool> pools;  // in nutcracker's pool order
+
+    // Each worker thread's own figures: in /metrics only, so that readers
+    // of nutcracker's JSON see no new pool-like objects.
+    struct Worker {
+        std::int64_t client_connections = 0;
+        std::int64_t requests = 0;  // sent to servers, over every pool
+        double cpu_seconds = 0;     // the thread's user + system time
+    };
+    std::vector<Worker> workers;
 };
 
 // Adds one worker's numbers for a pool into the snapshot's: counters and

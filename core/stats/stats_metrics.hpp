@@ -4,6 +4,7 @@
 // text cannot disagree.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string_view>
 
@@ -38,9 +39,27 @@ enum class MetricKind : std::uint8_t { Counter, Gauge, Timestamp };
     X(out_queue, Gauge, "# requests in outgoing queue")                                   \
     X(out_queue_bytes, Gauge, "current request bytes in outgoing queue")
 
-// One pool's numbers in one worker: plain integers, bumped on the worker's
-// own thread, so counting takes no lock and no allocation. Gauges are
-// signed: a worker may close a connection another opened (after a reload).
+// A number one thread writes (its worker) and another reads (the stats
+// port's thread). Relaxed atomic, updated by a load and a store rather than
+// a read-modify-write: on x86 that is a plain add, with no locked
+// instruction, and a reader still never sees a torn value. Only correct with
+// one writer, which is why every worker has its own cells.
+class StatCell {
+public:
+    std::int64_t get() const noexcept { return value_.load(std::memory_order_relaxed); }
+    void operator=(std::int64_t v) noexcept { value_.store(v, std::memory_order_relaxed); }
+    void operator+=(std::int64_t d) noexcept { value_.store(get() + d, std::memory_order_relaxed); }
+    void operator-=(std::int64_t d) noexcept { *this += -d; }
+    void operator++() noexcept { *this += 1; }
+    void operator--() noexcept { *this += -1; }
+
+private:
+    std::atomic<std::int64_t> value_{0};
+};
+
+// A pool's numbers summed for a reader: plain integers. Gauges are signed:
+// one worker's share of a gauge can be negative for a moment (a reload may
+// hand a connection to another worker to close).
 struct PoolMetrics {
 #define CACHEMUX_FIELD(metric, kind, help) std::int64_t metric = 0;
     CACHEMUX_POOL_METRICS(CACHEMUX_FIELD)
@@ -49,6 +68,19 @@ struct PoolMetrics {
 struct ServerMetrics {
     CACHEMUX_SERVER_METRICS(CACHEMUX_FIELD)
 #undef CACHEMUX_FIELD
+};
+
+// The same numbers as one worker counts them, bumped on its own thread, so
+// counting takes no lock and no allocation. Each starts a cache line of its
+// own, so that no two workers' counters share one.
+struct alignas(64) LivePoolMetrics {
+#define CACHEMUX_CELL(metric, kind, help) StatCell metric;
+    CACHEMUX_POOL_METRICS(CACHEMUX_CELL)
+};
+
+struct alignas(64) LiveServerMetrics {
+    CACHEMUX_SERVER_METRICS(CACHEMUX_CELL)
+#undef CACHEMUX_CELL
 };
 
 struct MetricInfo {

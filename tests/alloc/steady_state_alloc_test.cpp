@@ -1,24 +1,26 @@
-// The hot path allocates nothing per request in steady state: a worker in
-// this process, in front of real memcached and redis servers, serves 10,000
-// requests after its warm-up with (almost always) no call to malloc on its
-// thread.
+// The hot path allocates nothing per request in steady state: the proxy in
+// this process with two worker threads, in front of real memcached and
+// redis servers, serves 10,000 requests after its warm-up with (almost
+// always) no call to malloc on a worker's thread.
 //
-// malloc, calloc, realloc and aligned allocations are counted here, for the
-// worker's thread only (operator new reaches malloc). Timing decides
-// nothing; the count does.
+// malloc, calloc, realloc and aligned allocations are counted here, on the
+// worker threads only (named cachemux-wN; operator new reaches malloc).
+// Timing decides nothing; the count does.
 #include <doctest/doctest.h>
 
 #include <execinfo.h>
 #include <malloc.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include "config/config.hpp"
 #include "harness.hpp"
-#include "proxy/worker.hpp"
+#include "proxy/proxy.hpp"
 #include "registry/plugin_registry.hpp"
 #include "routing/server_pool.hpp"
 
@@ -30,7 +32,13 @@ void* __libc_memalign(std::size_t, std::size_t);
 }
 
 namespace {
-thread_local bool counting = false;
+// A worker thread names itself as it starts; asked on every call, so that
+// its allocations before it has a name are not counted either way wrongly.
+bool on_worker_thread() {
+    char name[16] = {};
+    prctl(PR_GET_NAME, name);
+    return std::strncmp(name, "cachemux-w", 10) == 0;
+}
 std::atomic<std::uint64_t> allocations{0};
 // CACHEMUX_ALLOC_TRACE=1: print where each counted allocation comes from
 // once `measuring` (symbolize with addr2line / c++filt).
@@ -38,7 +46,7 @@ std::atomic<bool> measuring{false};
 thread_local bool in_trace = false;
 
 void count() {
-    if (!counting) return;
+    if (!on_worker_thread()) return;
     allocations.fetch_add(1, std::memory_order_relaxed);
     static const bool trace = std::getenv("CACHEMUX_ALLOC_TRACE") != nullptr;
     if (trace && measuring && !in_trace) {
@@ -85,27 +93,22 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A Worker on its own thread, counting its allocations, stopped by a flag
-// it polls (libevent is not set up for cross-thread wakeups here).
-class WorkerThread {
+// The proxy's control loop on a thread of the test's, stopped by a flag it
+// polls (the loop takes no cross-thread wakeups but its workers' stop).
+class ProxyThread {
 public:
-    explicit WorkerThread(const std::string& yaml)
-        : registry_(CACHEMUX_PLUGIN_BUILD_DIR) {
+    ProxyThread(const std::string& yaml, std::size_t workers) : registry_(CACHEMUX_PLUGIN_BUILD_DIR) {
         cachemux::Config config = cachemux::parse_config(yaml, "alloc-test.yml");
         std::vector<std::shared_ptr<const cachemux::ServerPool>> pools;
         for (const auto& pool : config.pools) pools.push_back(cachemux::ServerPool::build(pool, registry_, config.file));
-        worker_ = std::make_unique<cachemux::Worker>(16384, std::move(pools));
-        worker_->listen();
-        poll_ = event_new(worker_->base(), -1, EV_PERSIST, &WorkerThread::on_poll, this);
+        proxy_ = std::make_unique<cachemux::Proxy>(workers, 16384, std::move(pools));
+        proxy_->listen();
+        poll_ = event_new(proxy_->base(), -1, EV_PERSIST, &ProxyThread::on_poll, this);
         timeval tv{0, 10 * 1000};
         event_add(poll_, &tv);
-        thread_ = std::thread([this] {
-            counting = true;
-            worker_->run();
-            counting = false;
-        });
+        thread_ = std::thread([this] { proxy_->run(); });
     }
-    ~WorkerThread() {
+    ~ProxyThread() {
         stop_ = true;
         thread_.join();
         event_free(poll_);
@@ -113,12 +116,12 @@ public:
 
 private:
     static void on_poll(evutil_socket_t, short, void* arg) {
-        auto* self = static_cast<WorkerThread*>(arg);
-        if (self->stop_) self->worker_->stop();
+        auto* self = static_cast<ProxyThread*>(arg);
+        if (self->stop_) self->proxy_->stop();
     }
 
     cachemux::PluginRegistry registry_;
-    std::unique_ptr<cachemux::Worker> worker_;
+    std::unique_ptr<cachemux::Proxy> proxy_;
     event* poll_ = nullptr;
     std::atomic<bool> stop_{false};
     std::thread thread_;
@@ -177,7 +180,7 @@ TEST_CASE("no allocation per request in steady state: memcache and redis, single
                        "kv:\n  listen: 127.0.0.1:" + std::to_string(redis_port) + "\n  redis: true\n" +
                        "  servers:\n   - 127.0.0.1:" + std::to_string(redis_a.port()) + ":1\n   - 127.0.0.1:" +
                        std::to_string(redis_b.port()) + ":1\n";
-    WorkerThread worker(yaml);
+    ProxyThread proxy(yaml, 2);
 
     std::vector<std::unique_ptr<Connection>> mc_clients, redis_clients;
     for (int i = 0; i < 4; ++i) {
@@ -201,7 +204,7 @@ TEST_CASE("no allocation per request in steady state: memcache and redis, single
     }
     std::uint64_t during = allocations.load() - before;
     measuring = false;
-    MESSAGE("allocations on the worker's thread over " << requests << " requests after warm-up: " << during);
+    MESSAGE("allocations on the worker threads over " << requests << " requests after warm-up: " << during);
     // Usually 0. The free lists of requests and mbufs grow when the number in
     // flight reaches a new high (a handful of allocations, seen up to 3 in
     // 10,600 requests), which timing decides; one per request would be

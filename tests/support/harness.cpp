@@ -726,6 +726,14 @@ std::string cachemux_plugin_dir() {
 #endif
 }
 
+int cachemux_workers() {
+    static const int workers = [] {
+        int n = std::atoi(getenv_or("CACHEMUX_TEST_WORKERS", "1").c_str());
+        return n >= 1 ? n : 1;
+    }();
+    return workers;
+}
+
 namespace {
 
 std::vector<std::string> proxy_argv(ProxyKind kind, const std::string& conf, const std::string& log,
@@ -740,6 +748,8 @@ std::vector<std::string> proxy_argv(ProxyKind kind, const std::string& conf, con
     if (kind == ProxyKind::Cachemux) {
         argv.push_back("--plugin-dir");
         argv.push_back(plugin_dir.empty() ? cachemux_plugin_dir() : plugin_dir);
+        argv.push_back("--workers");
+        argv.push_back(std::to_string(cachemux_workers()));
     }
     return argv;
 }

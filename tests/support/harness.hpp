@@ -274,6 +274,10 @@ const char* to_string(ProxyKind kind);
 std::string nutcracker_binary();
 std::string cachemux_binary();
 std::string cachemux_plugin_dir();
+// --workers for every cachemux the harness starts: CACHEMUX_TEST_WORKERS
+// (ctest runs the integration suite at 1 and at 2), else 1. Tests whose
+// expectations depend on it (connection counts, fd limits) ask here.
+int cachemux_workers();
 
 struct ProxyOptions {
     std::vector<std::string> extra_args;
@@ -285,7 +289,7 @@ struct ProxyOptions {
 
 // nutcracker or cachemux running `pools` (listen ports chosen free unless
 // given), started as BINARY -c CONF -s STATS_PORT -a 127.0.0.1 -o LOG
-// [--plugin-dir DIR], and waited for until every pool listens.  A start that
+// [--plugin-dir DIR --workers N], and waited for until every pool listens.  A start that
 // fails on a port already in use is retried on new ports.
 class Proxy {
 public:

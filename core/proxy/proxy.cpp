@@ -1,0 +1,156 @@
+#include "proxy/proxy.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <ctime>
+#include <stdexcept>
+
+#include "process/log.hpp"
+
+namespace cachemux {
+
+Proxy::Proxy(std::size_t workers, std::size_t mbuf_size, std::vector<std::shared_ptr<const ServerPool>> pools)
+    : started_at_(std::time(nullptr)) {
+    if (base_.get() == nullptr) {
+        throw std::runtime_error("cannot create the event loop");
+    }
+    workers = std::max<std::size_t>(1, workers);
+    // nutcracker's limit: the fds left once every server connection and a
+    // reserve of 32 are counted, less one per pool (nutcracker 0.5.0 counts
+    // its listeners among the clients; observed black-box). Each worker has
+    // its own server connections, and beyond the first an event loop and an
+    // eventfd of its own.
+    constexpr std::size_t kReservedFds = 32;
+    std::size_t server_connections = 0;
+    for (auto& pool : pools) {
+        server_connections +=
+            pool->servers().size() * static_cast<std::size_t>(std::max(1, pool->config().server_connections));
+        pools_.push_back(std::make_unique<SharedPool>(std::move(pool)));
+    }
+    std::size_t reserved = workers * server_connections + kReservedFds + pools_.size() + 2 * (workers - 1);
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY && files.rlim_cur > reserved) {
+        max_clients_ = files.rlim_cur - reserved;
+    } else {
+        max_clients_ = files.rlim_cur == RLIM_INFINITY ? SIZE_MAX : 0;
+    }
+    for (std::size_t i = 0; i < workers; ++i) {
+        workers_.push_back(std::make_unique<Worker>(i, mbuf_size, pools_, clients_, started_at_));
+    }
+}
+
+Proxy::~Proxy() {
+    stop_workers();
+    acceptors_.clear();
+    workers_.clear();
+}
+
+void Proxy::listen() {
+    for (std::uint32_t i = 0; i < pools_.size(); ++i) {
+        acceptors_.push_back(std::make_unique<Acceptor>(*this, i));
+        acceptors_.back()->listen(base_.get());
+    }
+}
+
+void Proxy::run() {
+    start_workers();
+    event_base_dispatch(base_.get());
+    stop_workers();
+}
+
+void Proxy::stop() { event_base_loopbreak(base_.get()); }
+
+// Signals are the control loop's: workers start with every signal blocked
+// but the faults, which are delivered to the thread that faults whatever
+// the mask says (and would kill the process unlogged if blocked).
+void Proxy::start_workers() {
+    sigset_t all, saved;
+    sigfillset(&all);
+    for (int fault : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) {
+        sigdelset(&all, fault);
+    }
+    pthread_sigmask(SIG_BLOCK, &all, &saved);
+    for (auto& worker : workers_) {
+        threads_.emplace_back([w = worker.get()] { w->run(); });
+    }
+    pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+}
+
+void Proxy::stop_workers() {
+    for (std::size_t i = 0; i < threads_.size(); ++i) {
+        workers_[i]->inbox().post({WorkerMessage::Kind::Stop});
+    }
+    for (std::thread& thread : threads_) {
+        thread.join();
+    }
+    threads_.clear();
+}
+
+bool Proxy::admit(std::uint32_t pool) {
+    // Only this thread adds, so a check then an add cannot overshoot.
+    std::atomic<std::size_t>& in_pool = pools_[pool]->clients;
+    int pool_limit = pools_[pool]->configured().config().client_connections;
+    if (clients_.load(std::memory_order_relaxed) >= max_clients_ ||
+        (pool_limit > 0 && in_pool.load(std::memory_order_relaxed) >= static_cast<std::size_t>(pool_limit))) {
+        return false;
+    }
+    clients_.fetch_add(1, std::memory_order_relaxed);
+    in_pool.fetch_add(1, std::memory_order_relaxed);
+    return true;
+}
+
+void Proxy::hand_off(std::uint32_t pool, int fd) {
+    std::size_t chosen = next_worker_;
+    std::size_t fewest = SIZE_MAX;
+    for (std::size_t k = 0; k < workers_.size(); ++k) {
+        std::size_t i = (next_worker_ + k) % workers_.size();
+        std::size_t clients = workers_[i]->assigned_clients().load(std::memory_order_relaxed);
+        if (clients < fewest) {
+            fewest = clients;
+            chosen = i;
+        }
+    }
+    next_worker_ = (chosen + 1) % workers_.size();
+    workers_[chosen]->assigned_clients().fetch_add(1, std::memory_order_relaxed);
+    workers_[chosen]->inbox().post({WorkerMessage::Kind::Client, pool, fd});
+}
+
+void Proxy::collect_stats(StatsSnapshot& snapshot) {
+    if (snapshot.pools.size() != pools_.size()) {
+        snapshot.pools.clear();
+        for (const auto& shared : pools_) {
+            StatsSnapshot::Pool pool;
+            pool.name = shared->configured().config().name;
+            for (const Server& server : shared->configured().servers()) {
+                pool.servers.push_back({server.name, {}});
+            }
+            snapshot.pools.push_back(std::move(pool));
+        }
+    }
+    for (StatsSnapshot::Pool& pool : snapshot.pools) {
+        pool.metrics = {};
+        for (auto& server : pool.servers) {
+            server.metrics = {};
+        }
+    }
+    // nutcracker counts its listeners among the connections.
+    snapshot.total_connections = static_cast<std::int64_t>(acceptors_.size());
+    snapshot.curr_connections = static_cast<std::int64_t>(acceptors_.size());
+    snapshot.workers.resize(workers_.size());
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+        workers_[i]->add_stats_to(snapshot);
+        StatsSnapshot::Worker& figures = snapshot.workers[i];
+        figures = workers_[i]->figures();
+        clockid_t clock;
+        timespec used{};
+        if (i < threads_.size() && pthread_getcpuclockid(threads_[i].native_handle(), &clock) == 0 &&
+            clock_gettime(clock, &used) == 0) {
+            figures.cpu_seconds = static_cast<double>(used.tv_sec) + static_cast<double>(used.tv_nsec) / 1e9;
+        }
+    }
+}
+
+}  // namespace cachemux

@@ -1,0 +1,80 @@
+// The proxy as the process runs it: the control loop on the calling thread
+// (each pool's Acceptor, and whatever the caller adds: the stats port,
+// signals), and --workers worker threads, each one event loop with its own
+// connections.
+//
+// Nothing the request path touches is shared but read-only state: the rings
+// (LiveRing, written on a change) and the config. Clients reach a worker
+// through its inbox, once per connection; the stats port reads the
+// workers' cells; limits are counted here, for the whole process.
+#pragma once
+
+#include <event2/event.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "proxy/acceptor.hpp"
+#include "proxy/shared_pool.hpp"
+#include "proxy/worker.hpp"
+#include "routing/server_pool.hpp"
+#include "stats/stats.hpp"
+
+namespace cachemux {
+
+class Proxy {
+public:
+    Proxy(std::size_t workers, std::size_t mbuf_size, std::vector<std::shared_ptr<const ServerPool>> pools);
+    ~Proxy();
+    Proxy(const Proxy&) = delete;
+    Proxy& operator=(const Proxy&) = delete;
+
+    // Binds every pool's listener; throws std::runtime_error naming the address.
+    void listen();
+    // Starts the workers, runs the control loop until stop(), then stops
+    // the workers and waits for them.
+    void run();
+    // On the control loop (a signal's event): run() returns.
+    void stop();
+
+    event_base* base() { return base_.get(); }
+    std::int64_t started_at() const { return started_at_; }
+    // The connection counts and every pool's numbers summed over the
+    // workers, plus each worker's figures (for /metrics). On the control
+    // thread (the stats port's), while the workers run.
+    void collect_stats(StatsSnapshot& snapshot);
+
+    // For the acceptors, on the control thread.
+    SharedPool& pool(std::uint32_t index) { return *pools_[index]; }
+    // A client of `pool` may be served: under the process's fd limit and
+    // the pool's client_connections. Counts it if so.
+    bool admit(std::uint32_t pool);
+    // Gives accepted client `fd` of `pool` to the worker with the fewest
+    // clients (in turn among equals).
+    void hand_off(std::uint32_t pool, int fd);
+    std::size_t max_clients() const { return max_clients_; }
+
+private:
+    void start_workers();
+    void stop_workers();
+
+    // First member, so the loop is freed last, after every event made on it.
+    struct EventBase {
+        event_base* base = event_base_new();
+        ~EventBase() { event_base_free(base); }
+        event_base* get() const { return base; }
+    } base_;
+    std::int64_t started_at_;
+    std::vector<std::unique_ptr<SharedPool>> pools_;
+    std::atomic<std::size_t> clients_{0};  // every pool's, every worker's
+    std::size_t max_clients_ = 0;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::vector<std::thread> threads_;
+    std::vector<std::unique_ptr<Acceptor>> acceptors_;
+    std::size_t next_worker_ = 0;  // where the search for the least busy worker starts
+};
+
+}  // namespace cachemux

@@ -1,0 +1,90 @@
+// A pool inside one worker: the worker's connections to the pool's
+// servers, its clients of the pool, and its stats for it. Routing comes
+// from the pool's LiveRing, shared by every worker; the Upstream keeps the
+// ring it routes with and takes a new one when the generation moves.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "cachemux/protocol_abi.hpp"
+#include "proxy/shared_pool.hpp"
+#include "routing/server_pool.hpp"
+#include "stats/stats.hpp"
+
+namespace cachemux {
+
+class ClientConnection;
+class ServerConnection;
+class Worker;
+struct Request;
+
+class Upstream {
+public:
+    Upstream(Worker& worker, SharedPool& shared);
+    ~Upstream();
+    Upstream(const Upstream&) = delete;
+    Upstream& operator=(const Upstream&) = delete;
+
+    // On the worker's thread, as it starts: preconnect's connections.
+    void start();
+    // A client the acceptor handed over (counted in SharedPool::clients).
+    void adopt_client(int fd);
+    // Queues `request` on a connection to server `index`.
+    void send(std::uint32_t index, Request* request);
+
+    // The pool as this worker routes now: its ring without the servers ejected.
+    const ServerPool& pool() const { return *pool_; }
+    // pool(), first taking a ring another worker published, or letting
+    // servers whose retry time has come rejoin.
+    const ServerPool& routing_pool();
+    // auto_eject_hosts bookkeeping, from the server connections.
+    void server_failed(std::uint32_t index);
+    void server_answered(std::uint32_t index) { shared_.ring.answered(index); }
+    // flush_on_rejoin: the flush sent to rejoining server `index` ended.
+    void probe_done(std::uint32_t index, bool flushed);
+    Worker& worker() { return worker_; }
+    void forget_client(ClientConnection* client);
+    // A server's handshake said which version it runs (redis: INFO server).
+    void server_version(std::uint32_t index, std::string_view version);
+    // What a reply the proxy gives itself may say of the proxy, the pool and
+    // `client`.
+    abi::LocalContext local_context(abi::ClientSession& client) const;
+    // This worker's numbers for the pool; bumped by its connections.
+    PoolStats& stats() { return stats_; }
+    const PoolStats& stats() const { return stats_; }
+    LiveServerMetrics& server_stats(std::uint32_t index) { return stats_.servers[index]; }
+    const std::string& name() const { return shared_.configured().config().name; }
+
+private:
+    // Takes the published ring if it moved on; sends the probes a change
+    // started.
+    void refresh(const std::vector<std::uint32_t>& probes);
+    // server_ejects and server_ejected_at.
+    void count_ejection(std::uint32_t index);
+    // Sends flush_on_rejoin's flush to server `index`.
+    void probe(std::uint32_t index);
+
+    Worker& worker_;
+    SharedPool& shared_;
+    std::shared_ptr<const ServerPool> pool_;  // the ring in use (servers ejected or not)
+    std::uint64_t generation_ = 0;            // pool_'s, in shared_.ring
+    PoolStats stats_;
+    // Per server: its connections, used in turn.
+    struct ServerConnections {
+        std::vector<std::unique_ptr<ServerConnection>> connections;
+        std::size_t next = 0;
+    };
+    std::vector<ServerConnections> servers_;
+    std::unordered_set<ClientConnection*> clients_;
+    // Per server: its name and the version it reported (views into the
+    // servers and into versions_), for local replies.
+    std::vector<std::string> versions_;
+    std::vector<abi::ServerFacts> facts_;
+};
+
+}  // namespace cachemux
