@@ -313,7 +313,11 @@ void fault_under_load(ProxyKind kind, Protocol protocol, Fault fault) {
     CHECK(eject_ms <= kTimeoutMs * kFailureLimit + kRetryMs + kSlack.count());
     // A stopped server fails only by timing out: failure_limit timeouts (the
     // first one may have started a little before the fault) before it leaves.
-    if (fault == Fault::Stop) CHECK(eject_ms >= kTimeoutMs * (kFailureLimit - 1) + kTimeoutMs / 2);
+    // Workers count failures together, and each has its own connection
+    // timing out at the same time, so N workers need 1/N of the rounds.
+    const int workers = kind == ProxyKind::Cachemux ? cachemux_workers() : 1;
+    const int rounds = (kFailureLimit + workers - 1) / workers;
+    if (fault == Fault::Stop) CHECK(eject_ms >= kTimeoutMs * (rounds - 1) + kTimeoutMs / 2);
 
     // While it is out: its keys land on the other servers, and no other key moves.
     // (A set may meet the proxy's retry of the dead server: try it again.)
@@ -888,7 +892,10 @@ void misbehaving_server(ProxyKind kind, Protocol protocol, Misdeed misdeed) {
     if (protocol == Protocol::Redis) pool.set("redis", "true");
     // No pool timeout: a proxy that ignores the misdeed leaves the clients
     // waiting (and their bounded reads fail), never answers for it by a timer.
-    Proxy proxy = start_proxy(kind, pool);
+    // One worker: both clients' requests share the one server connection.
+    ProxyOptions one_connection;
+    if (kind == ProxyKind::Cachemux) one_connection.extra_args = {"--workers", "1"};
+    Proxy proxy = start_proxy(kind, pool, one_connection);
 
     const std::string names[2] = {"a", "b"};
     std::vector<std::unique_ptr<Connection>> clients;

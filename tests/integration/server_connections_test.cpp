@@ -52,7 +52,8 @@ void spreads_over_server_connections(ProxyKind kind) {
     CHECK(curr_connections(backend.port()) - base == 0);  // none before the first request
 
     // Several clients, many requests: the pool opens its three connections
-    // and no more.
+    // (in each worker: the clients spread over all of them) and no more.
+    const long expected = 3 * (kind == ProxyKind::Cachemux ? cachemux_workers() : 1);
     std::vector<std::unique_ptr<Connection>> clients;
     for (int i = 0; i < 4; ++i) clients.push_back(std::make_unique<Connection>(proxy.port()));
     for (int round = 0; round < 5; ++round) {
@@ -62,7 +63,7 @@ void spreads_over_server_connections(ProxyKind kind) {
             CHECK(c->read_mc_reply() == mc::value("k0", "v") + "END\r\n");
         }
     }
-    CHECK(settled_delta(backend.port(), base, 3) == 3);
+    CHECK(settled_delta(backend.port(), base, expected) == expected);
 }
 
 void preconnect_opens_every_connection_at_start(ProxyKind kind) {
@@ -74,8 +75,8 @@ void preconnect_opens_every_connection_at_start(ProxyKind kind) {
     pool.set("preconnect", "true").set("server_connections", "2");
     Proxy proxy = start_proxy(kind, pool);
     // nutcracker 0.5.0 preconnects one connection per server and opens the
-    // others on demand; cachemux opens them all.
-    const long expected = kind == ProxyKind::Nutcracker ? 1 : 2;
+    // others on demand; cachemux opens them all, in every worker.
+    const long expected = kind == ProxyKind::Nutcracker ? 1 : 2 * cachemux_workers();
     for (std::size_t i = 0; i < backends.size(); ++i) {
         CAPTURE(i);
         CHECK(settled_delta(backends[i]->port(), base[i], expected) == expected);
