@@ -423,7 +423,11 @@ void fault_under_load(ProxyKind kind, Protocol protocol, Fault fault) {
         long long out_for = ms(*t_rejoined - *last_eject);
         MESSAGE(what << ": back on the ring " << out_for << " ms after its last ejection (server_retry_timeout "
                      << kRetryMs << " ms)");
-        CHECK(out_for >= kRetryMs - 250);
+        // With several workers the last error may come after the ejection:
+        // a request another worker sent to the server just before it left
+        // fails up to one timeout later.
+        const int late_errors_ms = workers > 1 ? kTimeoutMs : 0;
+        CHECK(out_for >= kRetryMs - 250 - late_errors_ms);
         CHECK(out_for <= kRetryMs + kSlack.count());
     } else {
         MESSAGE(what << ": healed during a retry; rejoined at once");

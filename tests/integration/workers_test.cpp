@@ -1,0 +1,319 @@
+// --workers: several worker threads behind one port behave as one proxy.
+// Clients spread evenly over the workers; every key goes where nutcracker
+// puts it from whichever worker; backends see N x K connections; every stats
+// counter is the exact sum over the workers; a dead server is ejected once
+// for all of them and rejoins for all of them at once, with one flush.
+//
+// Each case starts cachemux with --workers 2 itself (whatever
+// CACHEMUX_TEST_WORKERS says), so that its expectations are exact.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+#include <set>
+#include <thread>
+
+#include "harness.hpp"
+
+using namespace harness;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int kWorkers = 2;
+
+ProxyOptions two_workers() {
+    ProxyOptions options;
+    options.extra_args = {"--workers", std::to_string(kWorkers)};
+    return options;
+}
+
+// The stats port's answer: the JSON to a plain reader, /metrics over HTTP.
+std::string stats_json(const Proxy& proxy) {
+    Connection c(proxy.stats_port());
+    std::string all;
+    for (auto deadline = Clock::now() + 5s; !c.closed() && Clock::now() < deadline;) all += c.read_for(200ms);
+    return all;
+}
+
+std::string metrics(const Proxy& proxy) {
+    Connection c(proxy.stats_port());
+    c.send_all("GET /metrics HTTP/1.0\r\n\r\n");
+    std::string all;
+    for (auto deadline = Clock::now() + 5s; !c.closed() && Clock::now() < deadline;) all += c.read_for(200ms);
+    return all;
+}
+
+// The number after `"key":` inside the object named `scope` (a pool, or a
+// server within it): nutcracker's JSON nests "pool": {..."server": {...}}.
+long long json_number(const std::string& json, const std::vector<std::string>& scope, const std::string& key) {
+    std::size_t at = 0;
+    for (const std::string& name : scope) {
+        at = json.find("\"" + name + "\": {", at);
+        REQUIRE_MESSAGE(at != std::string::npos, "no object " << name << " in " << escape(json));
+    }
+    at = json.find("\"" + key + "\":", at);
+    REQUIRE_MESSAGE(at != std::string::npos, "no " << key << " in " << escape(json));
+    return std::stoll(json.substr(at + key.size() + 3));
+}
+
+// A sample of /metrics: the value on the line that starts with `series `.
+double metric_value(const std::string& text, const std::string& series) {
+    std::size_t at = text.find("\n" + series + " ");
+    REQUIRE_MESSAGE(at != std::string::npos, "no " << series << " in " << escape(text, 2000));
+    return std::stod(text.substr(at + series.size() + 2));
+}
+
+std::string worker_series(const char* family, int worker) {
+    return std::string(family) + "{worker=\"" + std::to_string(worker) + "\"}";
+}
+
+// memcached's own count of open connections, and of flush_all commands.
+long long memcached_stat(int port, const std::string& name) {
+    Connection c(port);
+    std::string stats = c.request("stats\r\n", "END\r\n");
+    auto at = stats.find("STAT " + name + " ");
+    REQUIRE(at != std::string::npos);
+    return std::stoll(stats.substr(at + name.size() + 6));
+}
+
+// Waits (bounded) for `get()` to return `want`; returns the last value.
+template <typename Get>
+long long settle(Get get, long long want, Millis wait = 3000ms) {
+    long long now = get();
+    for (auto deadline = Clock::now() + wait; now != want && Clock::now() < deadline;) {
+        std::this_thread::sleep_for(20ms);
+        now = get();
+    }
+    return now;
+}
+
+// Clients connected one after another, so that the proxy hands them out
+// in turn; each is known to be served (and so adopted) before the next.
+std::vector<std::unique_ptr<Connection>> connect_clients(const Proxy& proxy, int n) {
+    std::vector<std::unique_ptr<Connection>> clients;
+    for (int i = 0; i < n; ++i) {
+        clients.push_back(std::make_unique<Connection>(proxy.port()));
+        REQUIRE(clients.back()->mc("get warmup\r\n") == "END\r\n");
+    }
+    return clients;
+}
+
+PoolSpec memcache_pool(const std::vector<std::unique_ptr<MemcachedServer>>& backends) {
+    PoolSpec pool;
+    pool.name = "spread";
+    pool.servers = server_specs(backends, {1}, "s");
+    pool.set("hash", "fnv1a_64").set("distribution", "ketama");
+    return pool;
+}
+
+}  // namespace
+
+TEST_CASE("workers: clients spread evenly, each gets its replies in order, every counter is the exact sum" *
+          doctest::test_suite("workers")) {
+    auto backends = start_memcached(2);
+    Proxy proxy(ProxyKind::Cachemux, {memcache_pool(backends)}, two_workers());
+    constexpr int kClients = 6;
+    constexpr int kRounds = 20;
+    auto clients = connect_clients(proxy, kClients);
+    std::string m = metrics(proxy);
+    for (int w = 0; w < kWorkers; ++w) {
+        CAPTURE(w);
+        CHECK(metric_value(m, worker_series("cachemux_worker_client_connections", w)) == kClients / kWorkers);
+    }
+
+    // Each client pipelines a set and a get of its own keys per round; every
+    // get must return the value its own set just stored, in request order.
+    for (int round = 0; round < kRounds; ++round) {
+        for (int c = 0; c < kClients; ++c) {
+            std::string batch;
+            for (int k = 0; k < 5; ++k) {
+                std::string key = "c" + std::to_string(c) + "k" + std::to_string(k);
+                batch += mc::set(key, key + "r" + std::to_string(round)) + "get " + key + "\r\n";
+            }
+            clients[c]->send_all(batch);
+        }
+        for (int c = 0; c < kClients; ++c) {
+            for (int k = 0; k < 5; ++k) {
+                std::string key = "c" + std::to_string(c) + "k" + std::to_string(k);
+                REQUIRE(clients[c]->read_mc_reply() == "STORED\r\n");
+                REQUIRE(clients[c]->read_mc_reply() == mc::value(key, key + "r" + std::to_string(round)) + "END\r\n");
+            }
+        }
+    }
+    // The warm-up gets, then 10 requests per client per round.
+    const long long sent = kClients * (1 + 10 * kRounds);
+    auto requests = [&] {
+        std::string json = stats_json(proxy);
+        return json_number(json, {"spread", "s1"}, "requests") + json_number(json, {"spread", "s2"}, "requests");
+    };
+    CHECK(settle(requests, sent) == sent);
+    std::string json = stats_json(proxy);
+    CHECK(json_number(json, {"spread", "s1"}, "responses") + json_number(json, {"spread", "s2"}, "responses") == sent);
+    CHECK(json_number(json, {"spread"}, "client_connections") == kClients);
+    // Every worker did its share: the same clients, the same requests.
+    m = metrics(proxy);
+    double total = 0;
+    for (int w = 0; w < kWorkers; ++w) {
+        CAPTURE(w);
+        double per_worker = metric_value(m, worker_series("cachemux_worker_requests_total", w));
+        CHECK(per_worker == sent / kWorkers);
+        total += per_worker;
+        CHECK(metric_value(m, worker_series("cachemux_worker_cpu_seconds_total", w)) > 0);
+    }
+    CHECK(total == sent);
+
+    // A closed client frees its worker's place: the next one goes there,
+    // whoever's turn it would have been.
+    auto per_worker = [&] {
+        std::string text = metrics(proxy);
+        std::vector<long long> counts;
+        for (int w = 0; w < kWorkers; ++w)
+            counts.push_back(static_cast<long long>(metric_value(text, worker_series("cachemux_worker_client_connections", w))));
+        return counts;
+    };
+    for (int closed = 0; closed < 2; ++closed) {
+        CAPTURE(closed);
+        clients[closed].reset();
+        auto total = [&] {
+            auto counts = per_worker();
+            return std::accumulate(counts.begin(), counts.end(), 0LL);
+        };
+        REQUIRE(settle(total, kClients - 1) == kClients - 1);
+        auto counts = per_worker();
+        const auto freed = std::min_element(counts.begin(), counts.end()) - counts.begin();
+        CHECK(counts[freed] == kClients / kWorkers - 1);
+        clients[closed] = std::make_unique<Connection>(proxy.port());
+        REQUIRE(clients[closed]->mc("get warmup\r\n") == "END\r\n");
+        CHECK(per_worker() == std::vector<long long>(kWorkers, kClients / kWorkers));
+    }
+}
+
+TEST_CASE("workers: every key goes to nutcracker's server from either worker" * doctest::test_suite("workers")) {
+    auto backends = start_memcached(3);
+    const auto keys = make_keys(300, 2718);
+    auto owners = [&](ProxyKind kind, ProxyOptions options, int clients_n) {
+        for (auto& b : backends) mc::flush_all(b->port());
+        Proxy proxy(kind, {memcache_pool(backends)}, options);
+        std::vector<std::unique_ptr<Connection>> clients;
+        for (int i = 0; i < clients_n; ++i) clients.push_back(std::make_unique<Connection>(proxy.port()));
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+            REQUIRE(clients[i % clients.size()]->mc(mc::set(keys[i], "v")) == "STORED\r\n");
+        }
+        std::vector<int> where(keys.size(), -1);
+        for (std::size_t b = 0; b < backends.size(); ++b) {
+            auto held = mc::holds_many(backends[b]->port(), keys);
+            for (std::size_t i = 0; i < keys.size(); ++i)
+                if (held[i]) where[i] = where[i] == -1 ? static_cast<int>(b) : -2;
+        }
+        return where;
+    };
+    auto reference = owners(ProxyKind::Nutcracker, {}, 1);
+    auto got = owners(ProxyKind::Cachemux, two_workers(), 4);
+    std::set<int> used(reference.begin(), reference.end());
+    CHECK(used.size() == backends.size());  // the keys reach every server
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        CAPTURE(keys[i]);
+        REQUIRE(reference[i] >= 0);
+        CHECK(got[i] == reference[i]);
+    }
+}
+
+TEST_CASE("workers: each backend sees server_connections per worker, and the stats say so" *
+          doctest::test_suite("workers")) {
+    auto backends = start_memcached(2);
+    std::vector<long long> base;
+    for (auto& b : backends) base.push_back(memcached_stat(b->port(), "curr_connections"));
+    PoolSpec pool = memcache_pool(backends);
+    pool.set("server_connections", "2").set("preconnect", "true");
+    Proxy proxy(ProxyKind::Cachemux, {pool}, two_workers());
+    const long long expected = 2 * kWorkers;
+    for (std::size_t i = 0; i < backends.size(); ++i) {
+        CAPTURE(i);
+        auto opened = [&] { return memcached_stat(backends[i]->port(), "curr_connections") - base[i]; };
+        CHECK(settle(opened, expected) == expected);
+        auto counted = [&] {
+            return json_number(stats_json(proxy), {"spread", "s" + std::to_string(i + 1)}, "server_connections");
+        };
+        CHECK(settle(counted, expected) == expected);
+    }
+}
+
+TEST_CASE("workers: a dead server is ejected once for every worker, and rejoins for all with one flush" *
+          doctest::test_suite("workers")) {
+    auto backends = start_memcached(3);
+    PoolSpec pool = memcache_pool(backends);
+    constexpr int kRetryMs = 1500;
+    pool.set("auto_eject_hosts", "true").set("server_failure_limit", "2");
+    pool.set("server_retry_timeout", std::to_string(kRetryMs)).set("flush_on_rejoin", "true");
+    Proxy proxy(ProxyKind::Cachemux, {pool}, two_workers());
+    auto clients = connect_clients(proxy, 4);  // 0 and 2 on worker 0, 1 and 3 on worker 1
+
+    // Keys of server 1, found by asking it directly after storing them.
+    std::vector<std::string> victim_keys;
+    for (const auto& key : make_keys(200, 99)) {
+        REQUIRE(clients[0]->mc(mc::set(key, "before")) == "STORED\r\n");
+        if (mc::holds(backends[1]->port(), key)) victim_keys.push_back(key);
+    }
+    REQUIRE(victim_keys.size() >= 10);
+    const int victim_port = backends[1]->port();
+    backends[1]->stop();
+
+    // Traffic from both workers to the dead server until one of them sees it
+    // ejected: that worker's request was stored elsewhere.
+    int ejected_by = -1;
+    for (auto deadline = Clock::now() + 10s; ejected_by < 0 && Clock::now() < deadline;) {
+        for (int c = 0; c < 4 && ejected_by < 0; ++c) {
+            if (clients[c]->mc(mc::set(victim_keys[0], "during")) == "STORED\r\n") ejected_by = c;
+        }
+    }
+    REQUIRE_MESSAGE(ejected_by >= 0, "the dead server was never ejected");
+    // Every worker routes around it at once: no client, on either worker,
+    // meets the dead server again.
+    for (const auto& key : victim_keys) {
+        for (auto& c : clients) CHECK(c->mc(mc::set(key, "during")) == "STORED\r\n");
+    }
+    CHECK(json_number(stats_json(proxy), {"spread"}, "server_ejects") == 1);
+
+    // Back on its port: after the retry timeout the first request to route
+    // sends the flush, once, and then every worker uses the server again.
+    auto revived = MemcachedServer::on_port(victim_port);
+    std::this_thread::sleep_for(std::chrono::milliseconds(kRetryMs + 200));
+    auto back_on_ring = [&] {
+        for (auto& c : clients) REQUIRE(c->mc(mc::set(victim_keys[1], "after")) == "STORED\r\n");
+        return mc::holds(victim_port, victim_keys[1]) ? 1LL : 0LL;
+    };
+    REQUIRE(settle(back_on_ring, 1, 3000ms) == 1);
+    for (std::size_t i = 2; i < victim_keys.size(); ++i) {
+        CAPTURE(victim_keys[i]);
+        // Each client in turn: whichever worker stores it, it lands on server 1.
+        REQUIRE(clients[i % clients.size()]->mc(mc::set(victim_keys[i], "after")) == "STORED\r\n");
+        CHECK(mc::holds(victim_port, victim_keys[i]));
+    }
+    CHECK(memcached_stat(victim_port, "cmd_flush") == 1);
+    CHECK(json_number(stats_json(proxy), {"spread"}, "server_ejects") == 1);
+}
+
+TEST_CASE("workers: --workers auto is the CPUs of the affinity mask; bad values are refused" *
+          doctest::test_suite("workers")) {
+    auto backends = start_memcached(1);
+    ProxyOptions options;
+    options.extra_args = {"--workers", "auto"};
+    Proxy proxy(ProxyKind::Cachemux, {memcache_pool(backends)}, options);
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    REQUIRE(sched_getaffinity(0, sizeof cpus, &cpus) == 0);
+    const int cpu_count = CPU_COUNT(&cpus);
+    std::string m = metrics(proxy);
+    CHECK(m.find(worker_series("cachemux_worker_client_connections", cpu_count - 1)) != std::string::npos);
+    CHECK(m.find(worker_series("cachemux_worker_client_connections", cpu_count)) == std::string::npos);
+
+    for (const char* bad : {"0", "-1", "two", "1025", ""}) {
+        CAPTURE(bad);
+        auto result = run_proxy_once(ProxyKind::Cachemux, pools_yaml({memcache_pool(backends)}), {"--workers", bad},
+                                     10000ms);
+        CHECK(result.exit_code == 1);
+        CHECK(result.output.find("option --workers requires a number from 1 to 1024 or 'auto'") != std::string::npos);
+    }
+}
