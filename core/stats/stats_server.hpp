@@ -2,11 +2,12 @@
 // reads, and Prometheus' text to `GET /metrics` over HTTP, from the same
 // port so that either kind of scraper can use it as it is.
 //
-// Counting happens in the workers, lock-free; the numbers are summed when a
-// reader connects, as nutcracker's stats thread sums them when a stats
-// connection arrives. (Its other, periodic summing every `-i` ms only moves
-// numbers between its two threads; with the stats port on the worker's own
-// loop there is nothing to move, so `-i` is accepted and has no effect.)
+// Counting happens in the workers, lock-free, in cells each worker alone
+// writes; the numbers are summed over the workers when a reader connects, on
+// the control loop. (nutcracker's stats thread sums every `-i` ms to move
+// numbers between its two threads; reading the cells directly leaves
+// nothing to move, so `-i` is accepted and has no effect, and every read is
+// current.)
 #pragma once
 
 #include <event2/event.h>

@@ -198,6 +198,10 @@ if command -v deb-systemd-helper >/dev/null; then
         fail "postinst did not enable cachemux.service"
 fi
 /usr/sbin/cachemux -V
+# The unit runs CACHEMUX_WORKERS workers, 1 unless the admin says otherwise.
+grep -q '^Environment=CACHEMUX_WORKERS=1$' /lib/systemd/system/cachemux.service &&
+    grep -q -- '--workers \${CACHEMUX_WORKERS}' /lib/systemd/system/cachemux.service ||
+    fail "cachemux.service does not pass --workers from CACHEMUX_WORKERS"
 
 # ---------------------------------------------------------------------------
 step "cachemux -t on the packaged and on a wider configuration"
@@ -239,7 +243,7 @@ pkg:
 EOF
 chmod 644 "$work/proxy.yml"
 setpriv --reuid=cachemux --regid=cachemux --init-groups -- \
-    /usr/sbin/cachemux -c "$work/proxy.yml" -s "$stats_port" -a 127.0.0.1 > "$work/cachemux.log" 2>&1 &
+    /usr/sbin/cachemux -c "$work/proxy.yml" -s "$stats_port" -a 127.0.0.1 --workers auto > "$work/cachemux.log" 2>&1 &
 pids+=($!)
 wait_listening "$proxy_port" 10 "${pids[-1]}" || { cat "$work/cachemux.log"; fail "cachemux did not start"; }
 "$python" - "$proxy_port" "$mc_port" "$stats_port" <<'EOF' || { cat "$work/cachemux.log"; fail "set/get through cachemux"; }

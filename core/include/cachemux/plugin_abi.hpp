@@ -11,6 +11,21 @@
 // makes may outlive its shared object (the registry keeps every loaded object
 // open for the life of the process).
 //
+// Threads (cachemux --workers N runs N event loops, one per thread):
+//   - a HashFn, Continuum::server_for() and live_servers(), and every const
+//     member of a Protocol are called from several threads at once, on the
+//     same objects. They must be pure or touch only what their arguments
+//     give them: no mutable global or static state, no lazy caches. (A
+//     distribution that needs randomness keeps it thread_local, as the
+//     bundled "random" does.)
+//   - a Continuum is built once per ring change, on whichever thread made
+//     the change, and then only read, by every worker, until its last user
+//     lets it go (on any thread): it must not change after build().
+//   - ParserState, SessionState and everything a call's arguments point to
+//     belong to one connection, and so to one thread, for that call.
+// This is the contract since ABI 1; the threads made it load-bearing, not
+// different, so kAbiVersion did not change for them.
+//
 // What crosses the boundary, and the rule for the standard types that do:
 //   - plain data (integers, enums, PODs of this header), raw pointers with
 //     lengths, and abstract classes whose objects the plugin owns;
