@@ -5,19 +5,21 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include <cstdio>
 #include <ctime>
 #include <stdexcept>
 
+#include "process/fatal_signals.hpp"
 #include "process/log.hpp"
 
 namespace cachemux {
 
 Proxy::Proxy(std::size_t workers, std::size_t mbuf_size, std::vector<std::shared_ptr<const ServerPool>> pools)
-    : started_at_(std::time(nullptr)) {
+    : started_at_(std::time(nullptr)), worker_count_(std::max<std::size_t>(1, workers)), mbuf_size_(mbuf_size) {
     if (base_.get() == nullptr) {
         throw std::runtime_error("cannot create the event loop");
     }
-    workers = std::max<std::size_t>(1, workers);
+    workers = worker_count_;
     // nutcracker's limit: the fds left once every server connection and a
     // reserve of 32 are counted, less one per pool (nutcracker 0.5.0 counts
     // its listeners among the clients; observed black-box). Each worker has
@@ -37,15 +39,11 @@ Proxy::Proxy(std::size_t workers, std::size_t mbuf_size, std::vector<std::shared
     } else {
         max_clients_ = files.rlim_cur == RLIM_INFINITY ? SIZE_MAX : 0;
     }
-    for (std::size_t i = 0; i < workers; ++i) {
-        workers_.push_back(std::make_unique<Worker>(i, mbuf_size, pools_, clients_, started_at_));
-    }
 }
 
 Proxy::~Proxy() {
     stop_workers();
     acceptors_.clear();
-    workers_.clear();
 }
 
 void Proxy::listen() {
@@ -72,21 +70,56 @@ void Proxy::start_workers() {
     for (int fault : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) {
         sigdelset(&all, fault);
     }
+    workers_.assign(worker_count_, nullptr);
+    std::vector<std::promise<void>> ready(worker_count_);
+    std::vector<std::future<void>> started;
+    for (auto& promise : ready) {
+        started.push_back(promise.get_future());
+    }
     pthread_sigmask(SIG_BLOCK, &all, &saved);
-    for (auto& worker : workers_) {
-        threads_.emplace_back([w = worker.get()] { w->run(); });
+    for (std::size_t i = 0; i < worker_count_; ++i) {
+        threads_.emplace_back([this, i, &promise = ready[i]] { run_worker(i, promise); });
     }
     pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+    try {
+        for (auto& future : started) {
+            future.get();
+        }
+    } catch (...) {
+        stop_workers();  // the ones that did start
+        throw;
+    }
+}
+
+void Proxy::run_worker(std::size_t index, std::promise<void>& ready) {
+    char name[16];
+    std::snprintf(name, sizeof name, "cachemux-w%zu", index);
+    pthread_setname_np(pthread_self(), name);
+    install_thread_signal_stack();
+    std::unique_ptr<Worker> worker;
+    try {
+        worker = std::make_unique<Worker>(index, mbuf_size_, pools_, clients_, started_at_);
+    } catch (...) {
+        ready.set_exception(std::current_exception());
+        return;
+    }
+    workers_[index] = worker.get();
+    ready.set_value();
+    worker->run();
+    workers_[index] = nullptr;  // read by the control thread only after the join
 }
 
 void Proxy::stop_workers() {
-    for (std::size_t i = 0; i < threads_.size(); ++i) {
-        workers_[i]->inbox().post({WorkerMessage::Kind::Stop});
+    for (Worker* worker : workers_) {
+        if (worker != nullptr) {
+            worker->inbox().post({WorkerMessage::Kind::Stop});
+        }
     }
     for (std::thread& thread : threads_) {
         thread.join();
     }
     threads_.clear();
+    workers_.clear();
 }
 
 bool Proxy::admit(std::uint32_t pool) {
@@ -141,6 +174,9 @@ void Proxy::collect_stats(StatsSnapshot& snapshot) {
     snapshot.curr_connections = static_cast<std::int64_t>(acceptors_.size());
     snapshot.workers.resize(workers_.size());
     for (std::size_t i = 0; i < workers_.size(); ++i) {
+        if (workers_[i] == nullptr) {
+            continue;  // not started (the control loop runs only once they all are)
+        }
         workers_[i]->add_stats_to(snapshot);
         StatsSnapshot::Worker& figures = snapshot.workers[i];
         figures = workers_[i]->figures();

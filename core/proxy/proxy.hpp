@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -58,7 +59,11 @@ public:
     std::size_t max_clients() const { return max_clients_; }
 
 private:
+    // Each worker is built, run and destroyed on its own thread, so that
+    // everything it owns comes from that thread's heap and shares no cache
+    // line with another worker's. Throws what a worker's construction threw.
     void start_workers();
+    void run_worker(std::size_t index, std::promise<void>& ready);
     void stop_workers();
 
     // First member, so the loop is freed last, after every event made on it.
@@ -71,7 +76,9 @@ private:
     std::vector<std::unique_ptr<SharedPool>> pools_;
     std::atomic<std::size_t> clients_{0};  // every pool's, every worker's
     std::size_t max_clients_ = 0;
-    std::vector<std::unique_ptr<Worker>> workers_;
+    std::size_t worker_count_;
+    std::size_t mbuf_size_;
+    std::vector<Worker*> workers_;  // owned by their threads; set before start_workers() returns
     std::vector<std::thread> threads_;
     std::vector<std::unique_ptr<Acceptor>> acceptors_;
     std::size_t next_worker_ = 0;  // where the search for the least busy worker starts

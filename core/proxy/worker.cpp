@@ -1,13 +1,10 @@
 #include "proxy/worker.hpp"
 
 #include <malloc.h>
-#include <pthread.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <stdexcept>
 
-#include "process/fatal_signals.hpp"
 #include "proxy/client_connection.hpp"
 
 namespace cachemux {
@@ -40,10 +37,6 @@ Worker::~Worker() {
 }
 
 void Worker::run() {
-    char name[16];
-    std::snprintf(name, sizeof name, "cachemux-w%zu", index_);
-    pthread_setname_np(pthread_self(), name);
-    install_thread_signal_stack();
     for (auto& upstream : upstreams_) {
         upstream->start();
     }

@@ -45,8 +45,8 @@ public:
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
 
-    // The worker's thread: names it, starts the pools (preconnect) and runs
-    // the loop until a Stop message.
+    // Built, run and destroyed on the worker's own thread (Proxy::run_worker).
+    // Starts the pools (preconnect) and runs the loop until a Stop message.
     void run();
     // Any thread: messages for the loop (a client to adopt, the stop).
     WorkerInbox& inbox() { return inbox_; }
