@@ -9,6 +9,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
 #include <map>
 #include <numeric>
 #include <set>
@@ -316,4 +319,66 @@ TEST_CASE("workers: --workers auto is the CPUs of the affinity mask; bad values 
         CHECK(result.exit_code == 1);
         CHECK(result.output.find("option --workers requires a number from 1 to 1024 or 'auto'") != std::string::npos);
     }
+}
+
+TEST_CASE("workers: log lines from every worker stay whole while SIGHUP reopens the file" *
+          doctest::test_suite("workers")) {
+    // A server nobody listens on: every request's connect fails and the
+    // worker logs it (-v 6), from both workers at once.
+    const std::string dir = make_temp_dir("workers-log");
+    const std::string log = dir + "/cachemux.log";
+    PoolSpec pool;
+    pool.name = "refused";
+    ServerSpec dead;
+    dead.port = free_port();
+    pool.servers.push_back(dead);
+    ProxyOptions options = two_workers();
+    options.extra_args.insert(options.extra_args.end(), {"-v", "6", "-o", log});
+    Proxy proxy(ProxyKind::Cachemux, {pool}, options);
+
+    std::atomic<bool> done{false};
+    std::atomic<int> errors{0};
+    std::vector<std::thread> clients;
+    for (int c = 0; c < 4; ++c) {
+        clients.emplace_back([&, c] {
+            Connection conn(proxy.port());
+            for (int i = 0; i < 300; ++i) {
+                if (conn.mc("get k" + std::to_string(c) + "\r\n").starts_with("SERVER_ERROR")) ++errors;
+            }
+            done = true;
+        });
+    }
+    // logrotate's way, over and over while the workers write: move, SIGHUP.
+    std::vector<std::string> files;
+    for (int round = 0; round < 20 && !done; ++round) {
+        std::this_thread::sleep_for(20ms);
+        files.push_back(log + "." + std::to_string(round));
+        REQUIRE(std::rename(log.c_str(), files.back().c_str()) == 0);
+        proxy.process().signal(SIGHUP);
+    }
+    for (auto& t : clients) t.join();
+    CHECK(errors == 4 * 300);
+    std::this_thread::sleep_for(100ms);
+    files.push_back(log);
+
+    // Every line is whole: a timestamped line, or nutcracker's signal line.
+    std::size_t refused_lines = 0;
+    for (const std::string& file : files) {
+        std::string text = read_file(file);
+        std::size_t start = 0;
+        while (start < text.size()) {
+            std::size_t end = text.find('\n', start);
+            REQUIRE_MESSAGE(end != std::string::npos, file << " ends in a partial line: " << escape(text.substr(start)));
+            std::string line = text.substr(start, end - start);
+            start = end + 1;
+            CAPTURE(line);
+            bool stamped = line.size() > 26 && line[0] == '[' && line[5] == '-' && line[24] == ']' &&
+                           line.find('[', 1) == std::string::npos;
+            bool signal_line = line.starts_with("[.......................] signal ");
+            CHECK((stamped || signal_line));
+            refused_lines += line.find("connection failed: Connection refused") != std::string::npos;
+        }
+    }
+    CHECK(refused_lines > 0);
+    CHECK(files.size() > 2);  // the test did rotate while the workers wrote
 }
