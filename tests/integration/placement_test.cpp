@@ -63,13 +63,7 @@ std::vector<int> place(ProxyKind kind, const PlacementConfig& cfg,
             }
         }
     }
-    std::vector<int> where(keys.size(), -1);
-    for (std::size_t b = 0; b < backends.size(); ++b) {
-        auto held = mc::holds_many(backends[b]->port(), keys);
-        for (std::size_t i = 0; i < keys.size(); ++i)
-            if (held[i]) where[i] = where[i] == -1 ? static_cast<int>(b) : -2;
-    }
-    return where;
+    return mc::holders(backends, keys);
 }
 
 std::string histogram(const std::vector<int>& where, std::size_t backends) {

@@ -204,13 +204,7 @@ TEST_CASE("workers: every key goes to nutcracker's server from either worker" * 
         for (std::size_t i = 0; i < keys.size(); ++i) {
             REQUIRE(clients[i % clients.size()]->mc(mc::set(keys[i], "v")) == "STORED\r\n");
         }
-        std::vector<int> where(keys.size(), -1);
-        for (std::size_t b = 0; b < backends.size(); ++b) {
-            auto held = mc::holds_many(backends[b]->port(), keys);
-            for (std::size_t i = 0; i < keys.size(); ++i)
-                if (held[i]) where[i] = where[i] == -1 ? static_cast<int>(b) : -2;
-        }
-        return where;
+        return mc::holders(backends, keys);
     };
     auto reference = owners(ProxyKind::Nutcracker, {}, 1);
     auto got = owners(ProxyKind::Cachemux, two_workers(), 4);

@@ -1113,6 +1113,17 @@ bool holds(int port, std::string_view key) {
     return items.size() == 1 && items[0].key == key;
 }
 
+std::vector<int> holders(const std::vector<std::unique_ptr<MemcachedServer>>& servers,
+                         const std::vector<std::string>& keys) {
+    std::vector<int> where(keys.size(), -1);
+    for (std::size_t b = 0; b < servers.size(); ++b) {
+        auto held = holds_many(servers[b]->port(), keys);
+        for (std::size_t i = 0; i < keys.size(); ++i)
+            if (held[i]) where[i] = where[i] == -1 ? static_cast<int>(b) : -2;
+    }
+    return where;
+}
+
 std::vector<bool> holds_many(int port, const std::vector<std::string>& keys) {
     std::vector<bool> result(keys.size(), false);
     std::unordered_map<std::string_view, std::size_t> index;

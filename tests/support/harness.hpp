@@ -418,6 +418,10 @@ bool holds(int port, std::string_view key);
 // For each key, whether the server on `port` holds it (batched multi-gets,
 // pipelined).
 std::vector<bool> holds_many(int port, const std::vector<std::string>& keys);
+// Which of `servers` holds each key (asked directly): its index, -1 if
+// none does, -2 if several do.
+std::vector<int> holders(const std::vector<std::unique_ptr<MemcachedServer>>& servers,
+                         const std::vector<std::string>& keys);
 std::optional<std::string> get_direct(int port, std::string_view key);
 void flush_all(int port);
 // Number of items (curr_items) the server on `port` holds.
