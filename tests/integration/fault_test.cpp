@@ -233,7 +233,11 @@ void check_memory(const std::string& what, std::size_t before_kib, std::size_t a
                   const std::string& before = "before the fault", const std::string& after = "after") {
     MESSAGE(what << ": proxy RSS " << before_kib << " KiB " << before << ", " << after_kib << " KiB " << after);
     CHECK(before_kib > 0);
-    CHECK(after_kib <= std::max(before_kib + 8 * 1024, before_kib * 3 / 2));
+    // A sanitizer keeps shadow memory for every page the proxy touched, which
+    // it never gives back (ThreadSanitizer doubles the RSS): the plain build
+    // holds the tight bound, a sanitized one a loose one.
+    const std::size_t allowed = kSanitized ? before_kib * 2 + 16 * 1024 : std::max(before_kib + 8 * 1024, before_kib * 3 / 2);
+    CHECK(after_kib <= allowed);
 }
 
 enum class Fault { Kill, Stop };
