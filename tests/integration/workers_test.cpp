@@ -376,3 +376,59 @@ TEST_CASE("workers: log lines from every worker stay whole while SIGHUP reopens 
     CHECK(refused_lines > 0);
     CHECK(files.size() > 2);  // the test did rotate while the workers wrote
 }
+
+TEST_CASE("workers: one listener per pool: a second cachemux on the address fails, unix sockets spread too" *
+          doctest::test_suite("workers")) {
+    auto backends = start_memcached(1);
+    PoolSpec tcp = memcache_pool(backends);
+    Proxy first(ProxyKind::Cachemux, {tcp}, two_workers());
+    // The same address again: no SO_REUSEPORT, so the bind fails and says so.
+    tcp.listen = "127.0.0.1:" + std::to_string(first.port());
+    auto second = run_proxy_once(ProxyKind::Cachemux, pools_yaml({tcp}), {"--workers", "2"}, 10000ms);
+    CHECK(second.exit_code == 1);
+    CHECK(second.output.find("failed to listen on '127.0.0.1:" + std::to_string(first.port()) +
+                             "': Address already in use") != std::string::npos);
+    CHECK(first.process().running());
+    CHECK(Connection(first.port()).mc("get k\r\n") == "END\r\n");
+
+    // A unix-socket pool: four clients (python's AF_UNIX; the harness's
+    // Connection is TCP), each stores and reads its own key while all four
+    // are connected; the workers get two each.
+    PoolSpec unix_pool = memcache_pool(backends);
+    const std::string path = make_temp_dir("workers-unix") + "/cachemux.sock";
+    unix_pool.listen = path;
+    Proxy proxy(ProxyKind::Cachemux, {unix_pool}, two_workers());
+    const std::string script =
+        "import socket, sys, time\n"
+        "clients = []\n"
+        "for c in range(4):\n"
+        "    for _ in range(200):\n"
+        "        try:\n"
+        "            s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1]); break\n"
+        "        except OSError:\n"
+        "            time.sleep(0.05)\n"
+        "    clients.append(s)\n"
+        "    s.sendall(b'get warmup\\r\\n'); assert s.recv(100) == b'END\\r\\n'\n"
+        "for c, s in enumerate(clients):\n"
+        "    v = b'v%d' % c\n"
+        "    s.sendall(b'set u%d 0 0 %d\\r\\n%s\\r\\nget u%d\\r\\n' % (c, len(v), v, c))\n"
+        "    want = b'STORED\\r\\nVALUE u%d 0 %d\\r\\n%s\\r\\nEND\\r\\n' % (c, len(v), v)\n"
+        "    got = b''\n"
+        "    while len(got) < len(want): got += s.recv(100)\n"
+        "    assert got == want, got\n"
+        "print('served', len(clients))\n"
+        "sys.stdout.flush()\n"
+        "time.sleep(60)\n";  // holds the connections until the test has looked (and stops it)
+    Process clients({python3(), "-c", script, path});
+    for (auto deadline = Clock::now() + 10s; clients.output().find("served") == std::string::npos &&
+                                             clients.running() && Clock::now() < deadline;) {
+        std::this_thread::sleep_for(20ms);
+    }
+    REQUIRE_MESSAGE(clients.output().find("served 4") != std::string::npos, clients.describe());
+    auto spread = [&] {
+        std::string m = metrics(proxy);
+        return static_cast<long long>(metric_value(m, worker_series("cachemux_worker_client_connections", 0))) * 10 +
+               static_cast<long long>(metric_value(m, worker_series("cachemux_worker_client_connections", 1)));
+    };
+    CHECK(settle(spread, 22) == 22);  // 2 and 2
+}
