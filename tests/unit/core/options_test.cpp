@@ -3,6 +3,7 @@
 // "nutcracker" where these say "cachemux").
 #include <doctest/doctest.h>
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -126,6 +127,20 @@ TEST_CASE("every flag, short and long") {
     CHECK(p.output.empty());
 }
 
+TEST_CASE("--workers: a count, or auto for the CPUs of the affinity mask; 1 unless given") {
+    CHECK(run({}).result.options.workers == 1);
+    CHECK(run({"--workers", "3"}).result.options.workers == 3);
+    CHECK(run({"--workers=1024"}).result.options.workers == 1024);
+    CHECK(run({"--work=2"}).result.options.workers == 2);  // getopt_long's abbreviation
+    CHECK(run({"--workers", "2", "--workers", "5"}).result.options.workers == 5);  // the last one counts
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    REQUIRE(sched_getaffinity(0, sizeof cpus, &cpus) == 0);
+    Parsed automatic = run({"--workers", "auto"});
+    REQUIRE_FALSE(automatic.result.exit_now);
+    CHECK(automatic.result.options.workers == CPU_COUNT(&cpus));
+}
+
 TEST_CASE("getopt_long as nutcracker uses it: bundles, abbreviations, operands anywhere") {
     Parsed p = run({"-tdv3", "--conf=x.yml", "operand", "--verb=9", "--stats-p", "99"});
     REQUIRE_FALSE(p.result.exit_now);
@@ -186,6 +201,11 @@ TEST_CASE("bad options: nutcracker's message, the usage, exit code 1") {
         {{"-V", "-x"}, "cachemux: invalid option -- 'x'"},
         {{"--plugin-dir"}, "cachemux: option --plugin-dir requires a directory name"},
         {{"--plugin-dir="}, "cachemux: option --plugin-dir requires a directory name"},
+        {{"--workers"}, "cachemux: option --workers requires a number from 1 to 1024 or 'auto'"},
+        {{"--workers=0"}, "cachemux: option --workers requires a number from 1 to 1024 or 'auto'"},
+        {{"--workers", "1025"}, "cachemux: option --workers requires a number from 1 to 1024 or 'auto'"},
+        {{"--workers", "two"}, "cachemux: option --workers requires a number from 1 to 1024 or 'auto'"},
+        {{"--workers", "-2"}, "cachemux: option --workers requires a number from 1 to 1024 or 'auto'"},
     };
     for (const auto& [args, message] : cases) {
         std::vector<std::string> storage{"cachemux"};
