@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "proxy/acceptor.hpp"
+#include "proxy/event_loop.hpp"
 #include "proxy/shared_pool.hpp"
 #include "proxy/worker.hpp"
 #include "routing/server_pool.hpp"
@@ -66,12 +67,7 @@ private:
     void run_worker(std::size_t index, std::promise<void>& ready);
     void stop_workers();
 
-    // First member, so the loop is freed last, after every event made on it.
-    struct EventBase {
-        event_base* base = event_base_new();
-        ~EventBase() { event_base_free(base); }
-        event_base* get() const { return base; }
-    } base_;
+    EventLoop base_;  // first member: freed last, after every event made on it
     std::int64_t started_at_;
     std::vector<std::unique_ptr<SharedPool>> pools_;
     std::atomic<std::size_t> clients_{0};  // every pool's, every worker's

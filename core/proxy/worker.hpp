@@ -16,6 +16,7 @@
 
 #include "buffers/mbuf.hpp"
 #include "buffers/message_writer.hpp"
+#include "proxy/event_loop.hpp"
 #include "proxy/flush_queue.hpp"
 #include "proxy/request.hpp"
 #include "proxy/shared_pool.hpp"
@@ -83,12 +84,7 @@ private:
     static void on_trim(evutil_socket_t fd, short events, void* arg);
     void deliver(const WorkerMessage& message);
 
-    // First member, so the loop is freed last, after every event made on it.
-    struct EventBase {
-        event_base* base = event_base_new();
-        ~EventBase() { event_base_free(base); }
-        event_base* get() const { return base; }
-    } base_;
+    EventLoop base_;  // first member: freed last, after every event made on it
     std::size_t index_;
     std::int64_t started_at_;
     std::atomic<std::size_t>& process_clients_;
