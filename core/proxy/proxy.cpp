@@ -19,7 +19,6 @@ Proxy::Proxy(std::size_t workers, std::size_t mbuf_size, std::vector<std::shared
     if (base_.get() == nullptr) {
         throw std::runtime_error("cannot create the event loop");
     }
-    workers = worker_count_;
     // nutcracker's limit: the fds left once every server connection and a
     // reserve of 32 are counted, less one per pool (nutcracker 0.5.0 counts
     // its listeners among the clients; observed black-box). Each worker has
@@ -32,7 +31,8 @@ Proxy::Proxy(std::size_t workers, std::size_t mbuf_size, std::vector<std::shared
             pool->servers().size() * static_cast<std::size_t>(std::max(1, pool->config().server_connections));
         pools_.push_back(std::make_unique<SharedPool>(std::move(pool)));
     }
-    std::size_t reserved = workers * server_connections + kReservedFds + pools_.size() + 2 * (workers - 1);
+    std::size_t reserved =
+        worker_count_ * server_connections + kReservedFds + pools_.size() + 2 * (worker_count_ - 1);
     rlimit files{};
     if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY && files.rlim_cur > reserved) {
         max_clients_ = files.rlim_cur - reserved;
