@@ -57,9 +57,8 @@ private:
     std::atomic<std::int64_t> value_{0};
 };
 
-// A pool's numbers summed for a reader: plain integers. Gauges are signed:
-// one worker's share of a gauge can be negative for a moment (a reload may
-// hand a connection to another worker to close).
+// A pool's numbers summed for a reader: plain integers. Gauges are signed,
+// as sums of +1 and -1 steps are.
 struct PoolMetrics {
 #define CACHEMUX_FIELD(metric, kind, help) std::int64_t metric = 0;
     CACHEMUX_POOL_METRICS(CACHEMUX_FIELD)
