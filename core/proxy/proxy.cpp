@@ -98,7 +98,7 @@ void Proxy::run_worker(std::size_t index, std::promise<void>& ready) {
     install_thread_signal_stack();
     std::unique_ptr<Worker> worker;
     try {
-        worker = std::make_unique<Worker>(index, mbuf_size_, pools_, clients_, started_at_);
+        worker = std::make_unique<Worker>(mbuf_size_, pools_, clients_, started_at_);
     } catch (...) {
         ready.set_exception(std::current_exception());
         return;

@@ -9,10 +9,9 @@
 
 namespace cachemux {
 
-Worker::Worker(std::size_t index, std::size_t mbuf_size, const std::vector<std::unique_ptr<SharedPool>>& pools,
+Worker::Worker(std::size_t mbuf_size, const std::vector<std::unique_ptr<SharedPool>>& pools,
                std::atomic<std::size_t>& process_clients, std::int64_t started_at)
-    : index_(index),
-      started_at_(started_at),
+    : started_at_(started_at),
       process_clients_(process_clients),
       mbufs_(mbuf_size),
       scratch_(mbufs_),

@@ -40,7 +40,7 @@ public:
     // `process_clients` counts the clients of every worker (the acceptor
     // adds, the closing worker subtracts); `started_at` is the process's
     // start, for local replies.
-    Worker(std::size_t index, std::size_t mbuf_size, const std::vector<std::unique_ptr<SharedPool>>& pools,
+    Worker(std::size_t mbuf_size, const std::vector<std::unique_ptr<SharedPool>>& pools,
            std::atomic<std::size_t>& process_clients, std::int64_t started_at);
     ~Worker();
     Worker(const Worker&) = delete;
@@ -76,7 +76,6 @@ public:
     // Clients the acceptor gave this worker that are still open: the
     // acceptor adds, the worker subtracts as one closes.
     std::atomic<std::size_t>& assigned_clients() { return assigned_clients_; }
-    std::size_t index() const { return index_; }
 
 private:
     // Once a second: spare buffers and requests beyond recent use go back to
@@ -85,7 +84,6 @@ private:
     void deliver(const WorkerMessage& message);
 
     EventLoop base_;  // first member: freed last, after every event made on it
-    std::size_t index_;
     std::int64_t started_at_;
     std::atomic<std::size_t>& process_clients_;
     MbufPool mbufs_;
