@@ -15,8 +15,10 @@
 #include "process/log.hpp"
 #include "process/process.hpp"
 #include "proxy/proxy.hpp"
-#include "registry/config_plugins.hpp"
 #include "registry/plugin_registry.hpp"
+#include "reload/config_load.hpp"
+#include "reload/config_reloader.hpp"
+#include "reload/config_watcher.hpp"
 #include "routing/server_pool.hpp"
 #include "stats/stats.hpp"
 #include "stats/stats_server.hpp"
@@ -53,8 +55,14 @@ void on_log_signal(evutil_socket_t signal, short, void*) {
     }
 }
 
-// SIGUSR1 and SIGUSR2: logged and otherwise ignored, as nutcracker 0.5.0
-// does. SIGUSR1 becomes "reload the configuration" in a later issue.
+// SIGUSR1 reloads the -c file (nutcracker 0.5.0 only logs it; SIGHUP
+// stays the log reopen that Debian's logrotate sends).
+void on_reload_signal(evutil_socket_t signal, short, void* arg) {
+    log_signal(signal, ", reloading configuration");
+    static_cast<cachemux::ConfigReloader*>(arg)->request();
+}
+
+// SIGUSR2: logged and otherwise ignored, as nutcracker 0.5.0 does.
 void on_user_signal(evutil_socket_t signal, short, void*) { log_signal(signal, ""); }
 
 // The loop's signal events, freed with it.
@@ -74,17 +82,6 @@ private:
     event_base* base_;
     std::vector<event*> events_;
 };
-
-// Builds every pool's routing from the config; throws ConfigError.
-std::vector<std::shared_ptr<const cachemux::ServerPool>> build_pools(const cachemux::Config& config,
-                                                                     cachemux::PluginRegistry& registry) {
-    cachemux::load_listed_plugins(config, registry);
-    std::vector<std::shared_ptr<const cachemux::ServerPool>> pools;
-    for (const cachemux::PoolConfig& pool : config.pools) {
-        pools.push_back(cachemux::ServerPool::build(pool, registry, config.file));
-    }
-    return pools;
-}
 
 std::string host_name() {
     char name[256] = {};
@@ -113,19 +110,23 @@ int main(int argc, char** argv) {
     // the directory cachemux started in.
     parsed.options.log_file = cachemux::absolute_path(parsed.options.log_file);
     parsed.options.pid_file = cachemux::absolute_path(parsed.options.pid_file);
+    // SIGUSR1 rereads it after -d's chdir too (as given, it names the file
+    // in -t's messages and at start).
+    const std::string reload_file = cachemux::absolute_path(parsed.options.conf_file);
     const cachemux::Options& options = parsed.options;
-    cachemux::PluginRegistry registry(options.plugin_dir.empty() ? cachemux::default_plugin_dir()
-                                                                 : std::filesystem::path(options.plugin_dir));
-    // Plugins are part of validity: a pool naming a hash no plugin provides is an error.
-    auto check_plugins = [&](const cachemux::Config& config) { build_pools(config, registry); };
+    const std::filesystem::path plugin_dir = options.plugin_dir.empty()
+                                                 ? cachemux::default_plugin_dir()
+                                                 : std::filesystem::path(options.plugin_dir);
+    // Plugins are part of validity: a pool naming a hash no plugin provides
+    // is an error. A reload checks a file the same way.
+    auto check_plugins = [&](const cachemux::Config& config) { cachemux::build_pools(config, plugin_dir); };
     if (options.test_conf) {
         return cachemux::test_config_file(options.conf_file, check_plugins);
     }
 
     std::vector<std::shared_ptr<const cachemux::ServerPool>> pools;
     try {
-        cachemux::Config config = cachemux::load_config(options.conf_file);
-        pools = build_pools(config, registry);
+        pools = cachemux::load_and_build(options.conf_file, plugin_dir).pools;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "cachemux: %s\n", e.what());
         return 1;
@@ -148,8 +149,18 @@ int main(int argc, char** argv) {
         }
         cachemux::Proxy proxy(static_cast<std::size_t>(options.workers), options.mbuf_size, std::move(pools));
         proxy.listen();
+        // The file as given: a reload rereads it there, following a symlink
+        // that has moved since (a Kubernetes ConfigMap update).
+        cachemux::ConfigReloader reloader(proxy, proxy.base(), reload_file, plugin_dir);
+        std::optional<cachemux::ConfigWatcher> watcher;
+        if (options.watch_config) {
+            watcher.emplace(proxy.base(), reload_file, reloader);
+        }
         cachemux::StatsServer stats(proxy.base(), options.stats_addr, options.stats_port,
-                                    [&proxy](cachemux::StatsSnapshot& snapshot) { proxy.collect_stats(snapshot); });
+                                    [&](cachemux::StatsSnapshot& snapshot) {
+                                        proxy.collect_stats(snapshot);
+                                        reloader.add_stats_to(snapshot);
+                                    });
         stats.set_identity(host_name(), CACHEMUX_VERSION, proxy.started_at());
         stats.listen();
         SignalEvents signals(proxy.base());
@@ -158,7 +169,7 @@ int main(int argc, char** argv) {
         signals.add(SIGHUP, on_log_signal, nullptr);
         signals.add(SIGTTIN, on_log_signal, nullptr);
         signals.add(SIGTTOU, on_log_signal, nullptr);
-        signals.add(SIGUSR1, on_user_signal, nullptr);
+        signals.add(SIGUSR1, on_reload_signal, &reloader);
         signals.add(SIGUSR2, on_user_signal, nullptr);
         CACHEMUX_LOG(cachemux::kLogNotice, "cachemux-%s started on pid %d with %d worker%s", CACHEMUX_VERSION,
                      static_cast<int>(getpid()), options.workers, options.workers == 1 ? "" : "s");

@@ -32,6 +32,7 @@ namespace {
 // Long-only: no short letter, so that no nutcracker flag changes meaning.
 constexpr int kPluginDirOption = 0x100;
 constexpr int kWorkersOption = 0x101;
+constexpr int kWatchConfigOption = 0x102;
 
 // As nutcracker's, in nutcracker's order, then ours.
 const option kLongOptions[] = {
@@ -50,6 +51,7 @@ const option kLongOptions[] = {
     {"mbuf-size", required_argument, nullptr, 'm'},
     {"plugin-dir", required_argument, nullptr, kPluginDirOption},
     {"workers", required_argument, nullptr, kWorkersOption},
+    {"watch-config", no_argument, nullptr, kWatchConfigOption},
     {nullptr, 0, nullptr, 0},
 };
 
@@ -112,7 +114,7 @@ void print_usage(std::FILE* out) {
                  "Usage: cachemux [-?hVdDt] [-v verbosity level] [-o output file]\r\n"
                  "                [-c conf file] [-s stats port] [-a stats addr]\r\n"
                  "                [-i stats interval] [-p pid file] [-m mbuf size]\r\n"
-                 "                [--plugin-dir dir] [--workers N|auto]\r\n"
+                 "                [--plugin-dir dir] [--workers N|auto] [--watch-config]\r\n"
                  "\n");
     std::fprintf(out,
                  "Options:\r\n"
@@ -133,6 +135,7 @@ void print_usage(std::FILE* out) {
                  "      --plugin-dir=DIR   : load plugins from DIR (default: plugins/ next to the binary,\r\n"
                  "                           else %s)\r\n"
                  "      --workers=N|auto   : set number of worker threads (default: 1; auto: one per CPU)\r\n"
+                 "      --watch-config     : reload the configuration file when it changes (SIGUSR1 always does)\r\n"
                  "\n",
                  kDefaultVerbosity, kMinVerbosity, kMaxVerbosity, "stderr", kDefaultConfFile,
                  Options{}.stats_port, Options{}.stats_addr.c_str(), Options{}.stats_interval_ms, "off",
@@ -266,6 +269,9 @@ OptionsResult parse_options(int argc, char** argv, std::FILE* out) {
                 return error(1);
             }
             break;
+        case kWatchConfigOption:
+            o.watch_config = true;
+            break;
         case '?':
             switch (optopt) {
             case 'o':
@@ -287,6 +293,9 @@ OptionsResult parse_options(int argc, char** argv, std::FILE* out) {
                 break;
             case kWorkersOption:
                 say(out, "cachemux: option --workers requires a number from 1 to %d or 'auto'", kMaxWorkers);
+                break;
+            case kWatchConfigOption:
+                say(out, "cachemux: option --watch-config takes no value");
                 break;
             default:
                 // An unknown long option has optopt 0: nutcracker prints a NUL.

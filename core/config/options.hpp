@@ -38,6 +38,8 @@ struct Options {
     // connections. 1 keeps nutcracker's connection counts; "auto" is
     // resolved to the CPUs of the affinity mask while parsing.
     int workers = 1;
+    // --watch-config: reload when the -c file changes (as SIGUSR1 does).
+    bool watch_config = false;
 };
 
 // Outcome of parsing argv: run, or exit with `exit_code` after printing `message`.
@@ -48,7 +50,7 @@ struct OptionsResult {
 };
 
 // Parses argv with nutcracker's flags (getopt_long "hVtdDv:o:c:s:i:a:p:m:"
-// plus --plugin-dir=DIR and --workers=N|auto) and prints what nutcracker prints, to stderr like
+// plus --plugin-dir=DIR, --workers=N|auto and --watch-config) and prints what nutcracker prints, to stderr like
 // nutcracker: the version banner for -V/-h/-D, the usage for -h, an error and
 // the usage for a bad option. Never exits.
 //   - a bad option:  exit_now, exit_code 1;

@@ -1,6 +1,7 @@
 #include "proxy/acceptor.hpp"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,12 +28,26 @@ Acceptor::~Acceptor() {
     }
 }
 
-void Acceptor::listen(event_base* base) {
-    const PoolConfig& config = proxy_.pool(pool_).configured().config();
+void Acceptor::listen(event_base* base, const ListenConfig& listen, int backlog) {
     base_ = base;
-    listen_fd_ = listen_on(config.listen.endpoint, config.backlog, config.listen.perm);
+    listen_fd_ = listen_on(listen.endpoint, backlog, listen.perm);
+    endpoint_ = listen.endpoint;
+    backlog_ = backlog;
+    perm_ = listen.perm;
     accept_event_ = event_new(base_, listen_fd_, EV_READ | EV_PERSIST, &Acceptor::on_accept, this);
     event_add(accept_event_, nullptr);
+}
+
+void Acceptor::reuse_for(std::uint32_t pool, const ListenConfig& listen, int backlog) {
+    pool_ = pool;
+    // listen() again on a listening socket only sets its backlog (Linux).
+    if (backlog != backlog_ && ::listen(listen_fd_, backlog) == 0) {
+        backlog_ = backlog;
+    }
+    if (endpoint_.is_unix() && listen.perm != perm_ && listen.perm != 0 &&
+        chmod(endpoint_.unix_path.c_str(), listen.perm) == 0) {
+        perm_ = listen.perm;
+    }
 }
 
 void Acceptor::on_accept(evutil_socket_t fd, short, void* arg) {

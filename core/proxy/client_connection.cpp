@@ -172,6 +172,15 @@ void ClientConnection::read_requests() {
     }
 }
 
+void ClientConnection::drain() {
+    if (closed_) {
+        return;
+    }
+    eof_ = true;
+    event_del(read_event_);
+    close_if_done();
+}
+
 void ClientConnection::close_if_done() {
     if (eof_ && head_ == nullptr) {
         close();

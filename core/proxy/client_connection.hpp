@@ -36,6 +36,9 @@ public:
     void reply_ready();
     // Closes the socket and lets go of every request; deletes itself later.
     void close();
+    // Its pool left the configuration: reads no more, and closes once every
+    // reply it is owed is written.
+    void drain();
     // Writes the replies that are ready (end of the loop turn).
     void flush() override { write_replies(); }
 

@@ -5,12 +5,15 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <stdexcept>
 
 #include "process/fatal_signals.hpp"
 #include "process/log.hpp"
+#include "proxy/reload_plan.hpp"
+#include "routing/pool_match.hpp"
 
 namespace cachemux {
 
@@ -19,17 +22,23 @@ Proxy::Proxy(std::size_t workers, std::size_t mbuf_size, std::vector<std::shared
     if (base_.get() == nullptr) {
         throw std::runtime_error("cannot create the event loop");
     }
-    // nutcracker's limit: the fds left once every server connection and a
-    // reserve of 32 are counted, less one per pool (nutcracker 0.5.0 counts
-    // its listeners among the clients; observed black-box). Each worker has
-    // its own server connections, and beyond the first an event loop and an
-    // eventfd of its own.
+    for (auto& pool : pools) {
+        pools_.push_back(std::make_shared<SharedPool>(std::move(pool)));
+    }
+    count_fd_reserve();
+}
+
+// nutcracker's limit: the fds left once every server connection and a
+// reserve of 32 are counted, less one per pool (nutcracker 0.5.0 counts its
+// listeners among the clients; observed black-box). Each worker has its own
+// server connections, and beyond the first an event loop and an eventfd of
+// its own.
+void Proxy::count_fd_reserve() {
     constexpr std::size_t kReservedFds = 32;
     std::size_t server_connections = 0;
-    for (auto& pool : pools) {
-        server_connections +=
-            pool->servers().size() * static_cast<std::size_t>(std::max(1, pool->config().server_connections));
-        pools_.push_back(std::make_unique<SharedPool>(std::move(pool)));
+    for (auto& pool : pools_) {
+        server_connections += pool->configured().servers().size() *
+                              static_cast<std::size_t>(std::max(1, pool->configured().config().server_connections));
     }
     std::size_t reserved =
         worker_count_ * server_connections + kReservedFds + pools_.size() + 2 * (worker_count_ - 1);
@@ -48,8 +57,9 @@ Proxy::~Proxy() {
 
 void Proxy::listen() {
     for (std::uint32_t i = 0; i < pools_.size(); ++i) {
+        const PoolConfig& config = pools_[i]->configured().config();
         acceptors_.push_back(std::make_unique<Acceptor>(*this, i));
-        acceptors_.back()->listen(base_.get());
+        acceptors_.back()->listen(base_.get(), config.listen, config.backlog);
     }
 }
 
@@ -124,7 +134,7 @@ void Proxy::stop_workers() {
 
 bool Proxy::admit(std::uint32_t pool) {
     // Only this thread adds, so a check then an add cannot overshoot.
-    std::atomic<std::size_t>& in_pool = pools_[pool]->clients;
+    std::atomic<std::size_t>& in_pool = pools_[pool]->clients->value;
     int pool_limit = pools_[pool]->configured().config().client_connections;
     if (clients_.load(std::memory_order_relaxed) >= max_clients_ ||
         (pool_limit > 0 && in_pool.load(std::memory_order_relaxed) >= static_cast<std::size_t>(pool_limit))) {
@@ -152,7 +162,8 @@ void Proxy::hand_off(std::uint32_t pool, int fd) {
 }
 
 void Proxy::collect_stats(StatsSnapshot& snapshot) {
-    if (snapshot.pools.size() != pools_.size()) {
+    if (snapshot.config_generation != generation_) {
+        snapshot.config_generation = generation_;
         snapshot.pools.clear();
         for (const auto& shared : pools_) {
             StatsSnapshot::Pool pool;
@@ -187,6 +198,96 @@ void Proxy::collect_stats(StatsSnapshot& snapshot) {
             figures.cpu_seconds = static_cast<double>(used.tv_sec) + static_cast<double>(used.tv_nsec) / 1e9;
         }
     }
+}
+
+Proxy::ReloadSummary Proxy::reload(std::vector<std::shared_ptr<const ServerPool>> pools,
+                                  const std::string& config_file) {
+    std::vector<const ServerPool*> before, after;
+    for (const auto& shared : pools_) {
+        before.push_back(&shared->configured());
+    }
+    for (const auto& pool : pools) {
+        after.push_back(pool.get());
+    }
+    std::vector<PoolMatch> matches = match_pools(before, after);
+
+    ReloadSummary summary;
+    summary.pools = pools.size();
+    std::vector<bool> pool_kept(pools_.size(), false);
+    std::vector<std::shared_ptr<SharedPool>> next;
+    for (std::size_t i = 0; i < pools.size(); ++i) {
+        const PoolMatch& match = matches[i];
+        if (!match.kept()) {
+            next.push_back(std::make_shared<SharedPool>(std::move(pools[i])));
+            ++summary.pools_added;
+            summary.servers_added += after[i]->servers().size();
+            continue;
+        }
+        const SharedPool& old = *pools_[match.old_pool];
+        pool_kept[match.old_pool] = true;
+        next.push_back(std::make_shared<SharedPool>(std::move(pools[i]), old.clients));
+        next.back()->ring.inherit(old.ring, match.old_server);
+        std::size_t kept = match.old_server.size() - std::count(match.old_server.begin(), match.old_server.end(), kNoMatch);
+        summary.servers_kept += kept;
+        summary.servers_added += match.old_server.size() - kept;
+        summary.servers_removed += old.configured().servers().size() - kept;
+    }
+    for (std::size_t j = 0; j < pools_.size(); ++j) {
+        if (!pool_kept[j]) {
+            ++summary.pools_removed;
+            summary.servers_removed += pools_[j]->configured().servers().size();
+        }
+    }
+    // Throws before any worker hears of the reload.
+    std::vector<std::unique_ptr<Acceptor>> listeners = listeners_for(next, config_file, summary);
+
+    ReloadPlan plan(next, std::move(matches), workers_.size());
+    for (Worker* worker : workers_) {
+        worker->inbox().post({WorkerMessage::Kind::Reload, 0, -1, &plan});
+    }
+    plan.applied.wait();
+
+    pools_ = std::move(next);
+    acceptors_ = std::move(listeners);  // closes the addresses no pool listens on any more
+    ++generation_;
+    count_fd_reserve();
+    return summary;
+}
+
+std::vector<std::unique_ptr<Acceptor>> Proxy::listeners_for(const std::vector<std::shared_ptr<SharedPool>>& pools,
+                                                           const std::string& config_file, ReloadSummary& summary) {
+    std::vector<std::size_t> running(pools.size(), SIZE_MAX);
+    std::vector<bool> taken(acceptors_.size(), false);
+    std::vector<std::unique_ptr<Acceptor>> listeners(pools.size());
+    for (std::uint32_t i = 0; i < pools.size(); ++i) {
+        const PoolConfig& config = pools[i]->configured().config();
+        for (std::size_t k = 0; k < acceptors_.size() && running[i] == SIZE_MAX; ++k) {
+            if (!taken[k] && same_endpoint(acceptors_[k]->endpoint(), config.listen.endpoint)) {
+                running[i] = k;
+                taken[k] = true;
+            }
+        }
+        if (running[i] != SIZE_MAX) {
+            continue;
+        }
+        listeners[i] = std::make_unique<Acceptor>(*this, i);
+        try {
+            listeners[i]->listen(base_.get(), config.listen, config.backlog);
+        } catch (const std::exception& e) {
+            throw config_error(config_file, config, "listen", e.what());  // the new sockets close with `listeners`
+        }
+        ++summary.listeners_opened;
+    }
+    // Every new address is bound: from here on nothing fails.
+    for (std::uint32_t i = 0; i < pools.size(); ++i) {
+        const PoolConfig& config = pools[i]->configured().config();
+        if (running[i] != SIZE_MAX) {
+            listeners[i] = std::move(acceptors_[running[i]]);
+            listeners[i]->reuse_for(i, config.listen, config.backlog);
+        }
+    }
+    summary.listeners_closed = static_cast<std::size_t>(std::count(taken.begin(), taken.end(), false));
+    return listeners;
 }
 
 }  // namespace cachemux

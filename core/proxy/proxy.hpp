@@ -7,6 +7,10 @@
 // (LiveRing, written on a change) and the config. Clients reach a worker
 // through its inbox, once per connection; the stats port reads the
 // workers' cells; limits are counted here, for the whole process.
+//
+// reload() swaps in a new configuration's pools while everything runs: see
+// ReloadPlan for how the workers switch, and docs/design.md for what
+// carries over.
 #pragma once
 
 #include <event2/event.h>
@@ -36,6 +40,19 @@ public:
 
     // Binds every pool's listener; throws std::runtime_error naming the address.
     void listen();
+
+    // What a reload changed, for its log line.
+    struct ReloadSummary {
+        std::size_t pools = 0, servers_kept = 0, servers_added = 0, servers_removed = 0;
+        std::size_t pools_added = 0, pools_removed = 0, listeners_opened = 0, listeners_closed = 0;
+    };
+    // On the control loop, while the workers run: switches every worker to
+    // `pools`, built from `config_file`. Listeners on new addresses are
+    // bound first; if one cannot be, ConfigError names the pool's `listen`
+    // and nothing changed.
+    ReloadSummary reload(std::vector<std::shared_ptr<const ServerPool>> pools, const std::string& config_file);
+    // 1 for the configuration the proxy started with, one more per reload.
+    std::uint64_t generation() const { return generation_; }
     // Starts the workers, runs the control loop until stop(), then stops
     // the workers and waits for them.
     void run();
@@ -66,10 +83,17 @@ private:
     void start_workers();
     void run_worker(std::size_t index, std::promise<void>& ready);
     void stop_workers();
+    // nutcracker's client limit from RLIMIT_NOFILE, for the pools now.
+    void count_fd_reserve();
+    // Listeners for `pools`: the running ones whose address stays, new ones
+    // bound for the rest (the control loop is busy meanwhile: none accepts).
+    std::vector<std::unique_ptr<Acceptor>> listeners_for(const std::vector<std::shared_ptr<SharedPool>>& pools,
+                                                         const std::string& config_file, ReloadSummary& summary);
 
     EventLoop base_;  // first member: freed last, after every event made on it
     std::int64_t started_at_;
-    std::vector<std::unique_ptr<SharedPool>> pools_;
+    std::vector<std::shared_ptr<SharedPool>> pools_;  // shared with the workers' Upstreams
+    std::uint64_t generation_ = 1;
     std::atomic<std::size_t> clients_{0};  // every pool's, every worker's
     std::size_t max_clients_ = 0;
     std::size_t worker_count_;

@@ -34,10 +34,37 @@ private:
 }  // namespace
 
 ServerConnection::ServerConnection(Upstream& upstream, const Server& server, std::uint32_t index)
-    : upstream_(upstream), server_(server), index_(index), in_(upstream.worker().mbufs()) {
-    if (upstream_.pool().config().timeout_ms > 0) {
-        timer_ = evtimer_new(upstream_.worker().base(), &ServerConnection::on_timeout, this);
+    : upstream_(upstream), server_(&server), index_(index), in_(upstream.worker().mbufs()) {}
+
+void ServerConnection::rebind(const Server& server, std::uint32_t index) {
+    server_ = &server;
+    index_ = index;
+    if (timer_ == nullptr) {
+        // Requests are stamped only under a timeout: one a reload brings
+        // counts from now for what is already in flight.
+        std::int64_t now = now_ms();
+        for (Request* r = in_flight_.front(); r != nullptr; r = r->next_in_server) {
+            r->sent_at_ms = now;
+        }
     }
+    arm_timer();  // the pool's timeout may have changed
+}
+
+void ServerConnection::retire() {
+    if (index_ == kRetiredServer) {
+        return;
+    }
+    LiveServerMetrics& stats = upstream_.server_stats(index_);
+    if (connected_) {
+        --stats.server_connections;
+    }
+    for (Request* r = in_flight_.front(); r != nullptr; r = r->next_in_server) {
+        count_in_flight(r, -1);
+    }
+    for (Request* r = to_send_.front(); r != nullptr; r = r->next_in_server) {
+        count_queued(r, -1);
+    }
+    index_ = kRetiredServer;
 }
 
 void ServerConnection::on_timeout(evutil_socket_t, short, void* arg) {
@@ -46,7 +73,7 @@ void ServerConnection::on_timeout(evutil_socket_t, short, void* arg) {
         self->fail(ETIMEDOUT);
         return;
     }
-    if (self->in_flight_.empty()) {
+    if (self->in_flight_.empty() || self->upstream_.pool().config().timeout_ms <= 0) {
         return;
     }
     std::int64_t deadline = self->in_flight_.front()->sent_at_ms + self->upstream_.pool().config().timeout_ms;
@@ -60,10 +87,16 @@ void ServerConnection::on_timeout(evutil_socket_t, short, void* arg) {
 }
 
 void ServerConnection::arm_timer() {
-    if (timer_ == nullptr) {
+    std::int64_t timeout = upstream_.pool().config().timeout_ms;
+    if (timeout <= 0) {
+        if (timer_ != nullptr) {
+            evtimer_del(timer_);  // a reload took the pool's timeout away
+        }
         return;
     }
-    std::int64_t timeout = upstream_.pool().config().timeout_ms;
+    if (timer_ == nullptr) {
+        timer_ = evtimer_new(upstream_.worker().base(), &ServerConnection::on_timeout, this);
+    }
     std::int64_t wait;
     if (connecting_) {
         wait = timeout;
@@ -98,6 +131,7 @@ ServerConnection::~ServerConnection() {
     }
     if (fd_ >= 0) {
         ::close(fd_);
+        upstream_.worker().connection_closed();  // a reload retired it, or the worker stops
     }
 }
 
@@ -126,7 +160,7 @@ void ServerConnection::on_write(evutil_socket_t, short, void* arg) {
 void ServerConnection::connect() {
     if (!resolved_) {
         try {
-            address_ = resolve(server_.endpoint);
+            address_ = resolve(server_->endpoint);
             resolved_ = true;
         } catch (const std::exception&) {
             errno = EHOSTUNREACH;
@@ -467,7 +501,7 @@ void ServerConnection::fail(int err, Close how) {
     failed.splice_back(in_flight_);
     failed.splice_back(to_send_);
     const char* detail = std::strerror(err);
-    CACHEMUX_LOG(kLogInfo, "pool '%s': server '%s' %s: %s", upstream_.name().c_str(), server_.pname.c_str(),
+    CACHEMUX_LOG(kLogInfo, "pool '%s': server '%s' %s: %s", upstream_.name().c_str(), server_->pname.c_str(),
                  how == Close::Eof ? "closed the connection" : "connection failed", detail);
     while (!failed.empty()) {
         Request* r = failed.pop_front();

@@ -12,6 +12,8 @@
 #include "proxy/request_queue.hpp"
 #include "proxy/socket.hpp"
 
+#include <cerrno>
+
 namespace cachemux {
 
 class Upstream;
@@ -27,6 +29,21 @@ public:
     void send(Request* request);
     // Connects now rather than on the first request (preconnect: true).
     void preconnect();
+
+    // --- reload (on the worker's thread, between two loop turns)
+    // The server carries on in the new configuration as server `index` of
+    // its pool: the connection stays as it is.
+    void rebind(const Server& server, std::uint32_t index);
+    // The server left the configuration (or this connection is one too
+    // many): it takes no new request, and its gauges leave the server's
+    // numbers. What it has queued is still sent and answered.
+    void retire();
+    // Nothing queued or in flight, no connect under way: a retired
+    // connection may be deleted.
+    bool idle() const { return to_send_.empty() && in_flight_.empty() && !connect_pending_; }
+    // A retired connection's drain time is over: every request it still
+    // holds gets an error reply ("Connection timed out"), as a timeout does.
+    void expire() { fail(ETIMEDOUT); }
     // Writes the queued requests (end of the loop turn).
     void flush() override;
 
@@ -56,8 +73,8 @@ private:
     void probe_reply(Request* probe);
 
     Upstream& upstream_;
-    const Server& server_;
-    std::uint32_t index_;  // the server's place in its pool
+    const Server* server_;
+    std::uint32_t index_;  // the server's place in its pool, or kRetiredServer
     SocketAddress address_;
     bool resolved_ = false;
     int fd_ = -1;

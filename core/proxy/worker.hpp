@@ -40,7 +40,7 @@ public:
     // `process_clients` counts the clients of every worker (the acceptor
     // adds, the closing worker subtracts); `started_at` is the process's
     // start, for local replies.
-    Worker(std::size_t mbuf_size, const std::vector<std::unique_ptr<SharedPool>>& pools,
+    Worker(std::size_t mbuf_size, const std::vector<std::shared_ptr<SharedPool>>& pools,
            std::atomic<std::size_t>& process_clients, std::int64_t started_at);
     ~Worker();
     Worker(const Worker&) = delete;
@@ -82,6 +82,10 @@ private:
     // the system, so memory taken by a burst or a fault does not stay.
     static void on_trim(evutil_socket_t fd, short events, void* arg);
     void deliver(const WorkerMessage& message);
+    // Switches to a reload's pools (see ReloadPlan), then counts down its latch.
+    void apply(ReloadPlan& plan);
+    // Frees what reloads retired once it is done (or overdue).
+    void reap(std::int64_t now_ms);
 
     EventLoop base_;  // first member: freed last, after every event made on it
     std::int64_t started_at_;
@@ -91,7 +95,8 @@ private:
     ScratchSpace scratch_;
     RoutingScratch routing_;
     FlushQueue flushes_;
-    std::vector<std::unique_ptr<Upstream>> upstreams_;
+    std::vector<std::unique_ptr<Upstream>> upstreams_;  // the configuration's pools, in its order
+    std::vector<std::unique_ptr<Upstream>> retired_;    // pools a reload removed, draining
     WorkerInbox inbox_;
     event* trim_timer_ = nullptr;
     StatCell total_connections_;

@@ -2,8 +2,8 @@
 // an eventfd the worker's loop watches. No libevent call ever crosses
 // threads, so the worker's event_base needs no locking of its own.
 //
-// The control thread posts accepted clients here, and the stop at exit:
-// once per connection, never per request.
+// The control thread posts accepted clients here, reloads, and the stop at
+// exit: once per connection or per reload, never per request.
 #pragma once
 
 #include <event2/event.h>
@@ -15,11 +15,14 @@
 
 namespace cachemux {
 
+struct ReloadPlan;
+
 struct WorkerMessage {
-    enum class Kind : std::uint8_t { Client, Stop };
+    enum class Kind : std::uint8_t { Client, Reload, Stop };
     Kind kind;
     std::uint32_t pool = 0;  // Client: the pool's index
     int fd = -1;             // Client: the accepted socket, now the worker's
+    ReloadPlan* plan = nullptr;  // Reload: lives until every worker counted down its latch
 };
 
 class WorkerInbox {

@@ -9,7 +9,11 @@
 //     providing it makes the registry open `<dir>/md5.so` (the bundled
 //     plugins work this way, as nutcracker configs expect).
 // Every shared object stays open for the life of the registry, so nothing it
-// made can outlive it.
+// made can outlive it. Each configuration (the one at start, each reload's)
+// has a registry of its own, held by its pools (ServerPool's
+// plugins_in_use): a plugin no configuration uses any more is closed when
+// the last pool, ring or connection of the old one is gone, and a reload
+// resolves names exactly as `-t` does, untouched by what earlier ones loaded.
 #pragma once
 
 #include <filesystem>

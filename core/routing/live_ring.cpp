@@ -69,4 +69,18 @@ void LiveRing::publish(std::int64_t now_ms, std::vector<std::uint32_t>& probe) {
     generation_.fetch_add(1, std::memory_order_release);
 }
 
+void LiveRing::inherit(const LiveRing& before, const std::vector<std::uint32_t>& old_server) {
+    std::scoped_lock lock(before.mutex_, mutex_);
+    live_.carry_over(before.live_, old_server);
+    for (std::size_t i = 0; i < old_server.size(); ++i) {
+        if (old_server[i] != kNoMatch) {
+            failing_[i].store(before.failing_[old_server[i]].load(std::memory_order_relaxed), std::memory_order_relaxed);
+        }
+    }
+    // No rejoin here: one that is due happens on the next request, in the
+    // worker that then sends its probe.
+    ring_ = configured_->with_live(live_.on_ring());
+    next_rejoin_ms_.store(live_.next_rejoin_ms(), std::memory_order_relaxed);
+}
+
 }  // namespace cachemux

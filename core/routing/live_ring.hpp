@@ -61,6 +61,11 @@ public:
     // A failed probe keeps it out for another retry timeout.
     bool probe_done(std::uint32_t server, bool flushed, std::int64_t now_ms, std::vector<std::uint32_t>& probe);
 
+    // --- a reload, before any worker sees this ring: the servers it kept
+    // (`old_server`, as PoolMatch has it) keep their failures and ejections,
+    // and the ring leaves out the ones still ejected.
+    void inherit(const LiveRing& before, const std::vector<std::uint32_t>& old_server);
+
 private:
     // With mutex_ held: the ring over live_'s servers, published.
     void publish(std::int64_t now_ms, std::vector<std::uint32_t>& probe);

@@ -69,4 +69,34 @@ bool LiveSet::probe_done(std::uint32_t server, bool succeeded, std::int64_t now_
     return true;
 }
 
+std::vector<bool> LiveSet::on_ring() const {
+    std::vector<bool> on_ring(state_.size());
+    for (std::size_t i = 0; i < state_.size(); ++i) {
+        on_ring[i] = state_[i] == State::OnRing;
+    }
+    return on_ring;
+}
+
+void LiveSet::carry_over(const LiveSet& before, const std::vector<std::uint32_t>& old_server) {
+    if (!enabled_) {
+        return;
+    }
+    next_rejoin_ms_ = 0;
+    for (std::size_t i = 0; i < state_.size() && i < old_server.size(); ++i) {
+        std::uint32_t old = old_server[i];
+        if (old == kNoMatch || old >= before.state_.size()) {
+            continue;
+        }
+        // Probing stays Probing only if a flush will report: without
+        // flush_on_rejoin now, the server is simply ejected until its time.
+        State state = before.state_[old];
+        state_[i] = state == State::Probing && !probe_first_ ? State::Ejected : state;
+        failures_[i] = std::min(before.failures_[old], failure_limit_ - 1);
+        retry_at_ms_[i] = before.retry_at_ms_[old];
+        if (state_[i] == State::Ejected && (next_rejoin_ms_ == 0 || retry_at_ms_[i] < next_rejoin_ms_)) {
+            next_rejoin_ms_ = retry_at_ms_[i];
+        }
+    }
+}
+
 }  // namespace cachemux

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "routing/pool_match.hpp"
 
 namespace cachemux {
 
@@ -34,6 +35,13 @@ public:
     std::vector<bool> live(std::int64_t now_ms, std::vector<std::uint32_t>& probe);
     // The probe of `server` ended; true when it rejoined (rebuild the ring).
     bool probe_done(std::uint32_t server, bool succeeded, std::int64_t now_ms);
+    // Which servers are on the ring, changing nothing (no rejoin is started).
+    std::vector<bool> on_ring() const;
+
+    // A reload kept some servers: `old_server[i]` is server i's index in
+    // `before`, or kNoMatch. Their failures, ejections and retry times carry
+    // over, unless this pool no longer ejects.
+    void carry_over(const LiveSet& before, const std::vector<std::uint32_t>& old_server);
 
 private:
     enum class State : std::uint8_t { OnRing, Ejected, Probing };

@@ -5,8 +5,10 @@
 namespace cachemux {
 
 std::shared_ptr<const ServerPool> ServerPool::build(const PoolConfig& pool, PluginRegistry& registry,
-                                                    const std::string& config_file) {
+                                                    const std::string& config_file,
+                                                    std::shared_ptr<const void> plugins_in_use) {
     std::shared_ptr<ServerPool> p(new ServerPool());
+    p->plugins_in_use_ = std::move(plugins_in_use);
     p->config_ = pool;
 
     auto resolve = [&](const std::string& key, const std::string& value, auto lookup) {
@@ -39,6 +41,7 @@ std::shared_ptr<const ServerPool> ServerPool::build(const PoolConfig& pool, Plug
 
 std::shared_ptr<const ServerPool> ServerPool::with_live(const std::vector<bool>& live) const {
     std::shared_ptr<ServerPool> p(new ServerPool());
+    p->plugins_in_use_ = plugins_in_use_;
     p->config_ = config_;
     p->servers_ = servers_;
     p->hash_ = hash_;

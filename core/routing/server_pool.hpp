@@ -29,8 +29,12 @@ class ServerPool {
 public:
     // Resolves the pool's plugins through `registry`. Throws ConfigError
     // naming `config_file`, the pool and the key when a plugin is missing.
+    // `plugins_in_use` keeps the plugins' code loaded for as long as this
+    // pool, or a ring made from it, lives (a reload's old pools outlive
+    // their config: see PluginRegistry).
     static std::shared_ptr<const ServerPool> build(const PoolConfig& pool, PluginRegistry& registry,
-                                                   const std::string& config_file);
+                                                   const std::string& config_file,
+                                                   std::shared_ptr<const void> plugins_in_use = nullptr);
 
     // The same pool with only the servers marked live on its ring (ejection).
     std::shared_ptr<const ServerPool> with_live(const std::vector<bool>& live) const;
@@ -51,6 +55,7 @@ private:
     // step of build() and with_live().
     void build_ring(const std::vector<bool>& live);
 
+    std::shared_ptr<const void> plugins_in_use_;  // first: released after the continuum the plugin made
     PoolConfig config_;
     std::vector<Server> servers_;
     abi::HashFn hash_ = nullptr;

@@ -94,6 +94,23 @@ void render_worker_families(std::string& out, const std::vector<StatsSnapshot::W
            });
 }
 
+// SIGUSR1's reloads, named as Prometheus names its own.
+void render_reload_families(std::string& out, const StatsSnapshot& snapshot) {
+    auto single = [&](const char* name, std::string_view help, MetricKind kind, std::int64_t value) {
+        family_header(out, name, help, kind);
+        out += name;
+        out += " " + std::to_string(value) + "\n";
+    };
+    single("cachemux_config_generation", "configurations applied: 1 at start, one more per reload",
+           MetricKind::Gauge, static_cast<std::int64_t>(snapshot.config_generation));
+    single("cachemux_config_reloads_total", "reloads applied", MetricKind::Counter, snapshot.reloads.succeeded);
+    single("cachemux_config_reload_failures_total", "reloads refused: the running configuration stayed",
+           MetricKind::Counter, snapshot.reloads.failed);
+    single("cachemux_config_last_reload_success_timestamp_seconds",
+           "when the configuration in use was applied (the start, before any reload)", MetricKind::Gauge,
+           snapshot.reloads.last_success_at);
+}
+
 }  // namespace
 
 void add_to(StatsSnapshot::Pool& into, const PoolStats& from) {
@@ -211,6 +228,7 @@ std::string render_prometheus(const StatsSnapshot& snapshot) {
     CACHEMUX_SERVER_METRICS(CACHEMUX_PROM)
 #undef CACHEMUX_PROM
     render_worker_families(out, snapshot.workers);
+    render_reload_families(out, snapshot);
     return out;
 }
 

@@ -47,6 +47,15 @@ struct StatsSnapshot {
         double cpu_seconds = 0;     // the thread's user + system time
     };
     std::vector<Worker> workers;
+
+    // The configuration: its generation (the pools above are laid out for
+    // it) and its reloads, in /metrics only.
+    std::uint64_t config_generation = 0;
+    struct Reloads {
+        std::int64_t succeeded = 0;
+        std::int64_t failed = 0;
+        std::int64_t last_success_at = 0;  // seconds since the epoch: the start, until a reload succeeds
+    } reloads;
 };
 
 // Adds one worker's numbers for a pool into the snapshot's: counters and

@@ -82,6 +82,14 @@ struct alignas(64) LiveServerMetrics {
 #undef CACHEMUX_CELL
 };
 
+// A reload keeps a server: its new cells start from its old ones (on the
+// worker's thread, while no reader looks).
+inline void carry_over(LiveServerMetrics& to, const LiveServerMetrics& from) {
+#define CACHEMUX_COPY(metric, kind, help) to.metric = from.metric.get();
+    CACHEMUX_SERVER_METRICS(CACHEMUX_COPY)
+#undef CACHEMUX_COPY
+}
+
 struct MetricInfo {
     std::string_view name;
     MetricKind kind;

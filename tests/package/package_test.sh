@@ -202,6 +202,9 @@ fi
 grep -q '^Environment=CACHEMUX_WORKERS=1$' /lib/systemd/system/cachemux.service &&
     grep -q -- '--workers \${CACHEMUX_WORKERS}' /lib/systemd/system/cachemux.service ||
     fail "cachemux.service does not pass --workers from CACHEMUX_WORKERS"
+# `systemctl reload` is SIGUSR1, the configuration reload.
+grep -q '^ExecReload=/bin/kill -USR1 \$MAINPID$' /lib/systemd/system/cachemux.service ||
+    fail "cachemux.service has no ExecReload sending SIGUSR1"
 
 # ---------------------------------------------------------------------------
 step "cachemux -t on the packaged and on a wider configuration"

@@ -131,3 +131,26 @@ TEST_CASE("live ring: without auto_eject_hosts nothing leaves the ring") {
     CHECK(ring.generation() == 0);
     CHECK(routed_to(ring) == std::vector<bool>{true, true});
 }
+
+TEST_CASE("live_ring: a reload's ring keeps a kept server's ejection, and only its") {
+    const std::string eject = "  auto_eject_hosts: true\n  server_failure_limit: 1\n  server_retry_timeout: 60000\n";
+    LiveRing before(pool_with(eject, 3));
+    std::vector<std::uint32_t> probes;
+    REQUIRE(before.failed(1, 1000, probes));
+    REQUIRE(routed_to(before) == std::vector<bool>{true, false, true});
+
+    // The new pool has four servers; its server 2 is the old server 1, its
+    // server 0 the old 0; the rest are new.
+    LiveRing after(pool_with(eject, 4));
+    after.inherit(before, {0, kNoMatch, 1, kNoMatch});
+    CHECK(routed_to(after) == std::vector<bool>{true, true, false, true});
+    CHECK(after.any_ejected());
+    CHECK_FALSE(after.rejoin_due(1000 + 59999));
+    CHECK(after.rejoin_due(1000 + 60001));
+
+    // A pool that no longer ejects keeps every server on its ring.
+    LiveRing no_eject(pool_with("", 3));
+    no_eject.inherit(before, {0, 1, 2});
+    CHECK(routed_to(no_eject) == std::vector<bool>{true, true, true});
+    CHECK_FALSE(no_eject.any_ejected());
+}

@@ -325,3 +325,11 @@ TEST_CASE("test_config_file prints nutcracker's -t lines") {
     std::remove(good.c_str());
     std::remove(bad.c_str());
 }
+
+TEST_CASE("--watch-config: off unless given, takes no value") {
+    CHECK_FALSE(run({}).result.options.watch_config);
+    CHECK(run({"--watch-config"}).result.options.watch_config);
+    Parsed valued = run({"--watch-config=yes"});
+    CHECK(valued.result.exit_code == 1);
+    CHECK(valued.output.find("cachemux: option --watch-config takes no value") != std::string::npos);
+}
