@@ -176,6 +176,14 @@ void ClientConnection::drain() {
     if (closed_) {
         return;
     }
+    // What the client sent before the switch is read and answered (with an
+    // error: its pool is gone) rather than lost unread; then no more.
+    if (!eof_ && !paused_) {
+        read_requests();
+        if (closed_) {
+            return;
+        }
+    }
     eof_ = true;
     event_del(read_event_);
     close_if_done();
@@ -237,10 +245,15 @@ void ClientConnection::dispatch(Request* request) {
         break;
     }
     case abi::Route::Forward:
-        forward(request);
-        break;
     case abi::Route::Broadcast:
-        broadcast(request);
+        if (upstream_.retired()) {
+            // Sent before a reload removed the pool, read as it drains.
+            refuse(request, "pool removed by a configuration reload");
+        } else if (info.route == abi::Route::Forward) {
+            forward(request);
+        } else {
+            broadcast(request);
+        }
         break;
     }
     if (info.noreply) {
@@ -248,6 +261,15 @@ void ClientConnection::dispatch(Request* request) {
         upstream_.worker().requests().release_if_unowned(request);
     } else if (request->done && request == head_) {
         upstream_.worker().flushes().schedule(this);
+    }
+}
+
+void ClientConnection::refuse(Request* request, const char* detail) {
+    MessageBytesWriter writer(request->reply, upstream_.worker().scratch(), request);
+    upstream_.pool().protocol().render_error(request->info, abi::ForwardError::ConnectionFailed, detail, writer);
+    request->done = true;
+    if (!request->info.noreply) {
+        ++upstream_.stats().pool.forward_error;
     }
 }
 
@@ -266,13 +288,7 @@ void ClientConnection::forward(Request* request) {
     const ServerPool& pool = upstream_.routing_pool();
     if (!pool.has_live_servers()) {
         // Every server ejected: nutcracker's reply is a refused connection.
-        MessageBytesWriter writer(request->reply, upstream_.worker().scratch(), request);
-        upstream_.pool().protocol().render_error(request->info, abi::ForwardError::ConnectionFailed,
-                                                 std::strerror(ECONNREFUSED), writer);
-        request->done = true;
-        if (!request->info.noreply) {
-            ++upstream_.stats().pool.forward_error;
-        }
+        refuse(request, std::strerror(ECONNREFUSED));
         return;
     }
     const auto& keys = request->keys;

@@ -36,8 +36,9 @@ public:
     void reply_ready();
     // Closes the socket and lets go of every request; deletes itself later.
     void close();
-    // Its pool left the configuration: reads no more, and closes once every
-    // reply it is owed is written.
+    // Its pool left the configuration: reads what the socket holds already
+    // (answered with an error), then no more, and closes once every reply
+    // it is owed is written.
     void drain();
     // Writes the replies that are ready (end of the loop turn).
     void flush() override { write_replies(); }
@@ -64,6 +65,9 @@ private:
     void forward(Request* request);
     void fragment(Request* request);
     void broadcast(Request* request);
+    // Answers `request` at once with the protocol's error for a request no
+    // server can take, saying `detail`.
+    void refuse(Request* request, const char* detail);
     void queue_reply(Request* request);
     void write_replies();
     void close_if_done();

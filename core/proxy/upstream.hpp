@@ -52,8 +52,10 @@ public:
     // --- reload, on the worker's thread between two loop turns.
     // The pool carries on as `next`; `old_server` as PoolMatch has it.
     void reseat(std::shared_ptr<SharedPool> next, const std::vector<std::uint32_t>& old_server);
-    // The pool left the configuration.
+    // The pool left the configuration: its clients drain, and what they
+    // still send gets an error reply (see ClientConnection::drain).
     void retire();
+    bool retired() const { return retired_at_ms_ != 0; }
     // Deletes retired connections that are done (or overdue, after failing
     // what they hold). True when this is a retired pool with nothing left
     // (or past its drain time): the worker deletes it.
