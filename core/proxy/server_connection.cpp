@@ -34,11 +34,16 @@ private:
 }  // namespace
 
 ServerConnection::ServerConnection(Upstream& upstream, const Server& server, std::uint32_t index)
-    : upstream_(upstream), server_(&server), index_(index), in_(upstream.worker().mbufs()) {}
+    : upstream_(upstream),
+      server_(&server),
+      index_(index),
+      stats_(&upstream.server_stats(index)),
+      in_(upstream.worker().mbufs()) {}
 
 void ServerConnection::rebind(const Server& server, std::uint32_t index) {
     server_ = &server;
     index_ = index;
+    stats_ = &upstream_.server_stats(index);
     if (timer_ == nullptr) {
         // Requests are stamped only under a timeout: one a reload brings
         // counts from now for what is already in flight.
@@ -54,7 +59,7 @@ void ServerConnection::retire() {
     if (index_ == kRetiredServer) {
         return;
     }
-    LiveServerMetrics& stats = upstream_.server_stats(index_);
+    LiveServerMetrics& stats = *stats_;
     if (connected_) {
         --stats.server_connections;
     }
@@ -65,6 +70,7 @@ void ServerConnection::retire() {
         count_queued(r, -1);
     }
     index_ = kRetiredServer;
+    stats_ = &upstream_.server_stats(kRetiredServer);
 }
 
 void ServerConnection::on_timeout(evutil_socket_t, short, void* arg) {
@@ -151,7 +157,7 @@ void ServerConnection::on_write(evutil_socket_t, short, void* arg) {
         }
         self->connecting_ = false;
         self->connected_ = true;
-        ++self->upstream_.server_stats(self->index_).server_connections;
+        ++self->stats_->server_connections;
         self->arm_timer();
     }
     self->write_requests();
@@ -230,7 +236,7 @@ void ServerConnection::count_queued(const Request* r, int sign) {
     if (r->origin != Request::Origin::Client) {
         return;  // the proxy's own (AUTH, SELECT, a flush): not counted, as in nutcracker
     }
-    LiveServerMetrics& stats = upstream_.server_stats(index_);
+    LiveServerMetrics& stats = *stats_;
     stats.in_queue += sign;
     stats.in_queue_bytes += sign * static_cast<std::int64_t>(r->bytes.size());
 }
@@ -239,7 +245,7 @@ void ServerConnection::count_in_flight(const Request* r, int sign) {
     if (r->origin != Request::Origin::Client) {
         return;
     }
-    LiveServerMetrics& stats = upstream_.server_stats(index_);
+    LiveServerMetrics& stats = *stats_;
     stats.out_queue += sign;
     stats.out_queue_bytes += sign * static_cast<std::int64_t>(r->bytes.size());
 }
@@ -248,7 +254,7 @@ void ServerConnection::send(Request* request) {
     request->in_server_queue = true;
     to_send_.push_back(request);
     if (request->origin == Request::Origin::Client) {
-        LiveServerMetrics& stats = upstream_.server_stats(index_);
+        LiveServerMetrics& stats = *stats_;
         ++stats.requests;
         stats.request_bytes += static_cast<std::int64_t>(request->bytes.size());
         count_queued(request, +1);
@@ -368,7 +374,7 @@ void ServerConnection::parse_responses() {
             arm_timer();
             upstream_.server_answered(index_);
             if (request->client != nullptr) {  // not a reply nobody waits for
-                LiveServerMetrics& stats = upstream_.server_stats(index_);
+                LiveServerMetrics& stats = *stats_;
                 ++stats.responses;
                 stats.response_bytes += static_cast<std::int64_t>(request->reply.size());
             }
@@ -461,7 +467,7 @@ void ServerConnection::complete(Request* request) {
 }
 
 void ServerConnection::fail(int err, Close how) {
-    LiveServerMetrics& stats = upstream_.server_stats(index_);
+    LiveServerMetrics& stats = *stats_;
     if (fd_ >= 0) {
         event_del(read_event_);
         event_del(write_event_);

@@ -11,6 +11,7 @@
 #include "proxy/request.hpp"
 #include "proxy/request_queue.hpp"
 #include "proxy/socket.hpp"
+#include "stats/stats_metrics.hpp"
 
 #include <cerrno>
 
@@ -75,6 +76,7 @@ private:
     Upstream& upstream_;
     const Server* server_;
     std::uint32_t index_;  // the server's place in its pool, or kRetiredServer
+    LiveServerMetrics* stats_;  // the worker's cells for the server (set again by rebind and retire)
     SocketAddress address_;
     bool resolved_ = false;
     int fd_ = -1;
