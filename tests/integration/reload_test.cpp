@@ -29,7 +29,10 @@
 #include <thread>
 #include <vector>
 
+#include "backend_stats.hpp"
 #include "harness.hpp"
+#include "settle.hpp"
+#include "stats_reader.hpp"
 
 using namespace harness;
 using namespace std::chrono_literals;
@@ -38,43 +41,7 @@ namespace {
 
 const Millis kReloadWait = 5000ms * kSlackFactor;
 
-// ------------------------------------------------------------ stats port
-
-std::string read_to_eof(Connection& c) {
-    std::string all;
-    for (auto deadline = Clock::now() + 5s; !c.closed() && Clock::now() < deadline;) all += c.read_for(200ms);
-    return all;
-}
-
-std::string stats_json(const Proxy& proxy) {
-    Connection c(proxy.stats_port());
-    return read_to_eof(c);
-}
-
-std::string metrics(const Proxy& proxy) {
-    Connection c(proxy.stats_port());
-    c.send_all("GET /metrics HTTP/1.0\r\n\r\n");
-    return read_to_eof(c);
-}
-
-// The value of the first sample of `family` ("name value" or
-// "name{labels} value"), nullopt if there is none.
-std::optional<double> metric(const std::string& text, const std::string& family) {
-    for (const char* sep : {" ", "{"}) {
-        std::size_t at = text.find("\n" + family + sep);
-        if (at == std::string::npos) continue;
-        std::size_t eol = text.find('\n', at + 1);
-        std::string line = text.substr(at + 1, eol == std::string::npos ? std::string::npos : eol - at - 1);
-        std::size_t space = line.rfind(' ');
-        if (space == std::string::npos) continue;
-        try {
-            return std::stod(line.substr(space + 1));
-        } catch (...) {
-            return std::nullopt;
-        }
-    }
-    return std::nullopt;
-}
+// ------------------------------------------------------------ reload counts
 
 struct ReloadCounts {
     long long reloads = -1;
@@ -101,31 +68,6 @@ ReloadCounts counts_now(const Proxy& proxy) {
     ReloadCounts r = reload_counts(proxy, &text);
     REQUIRE_MESSAGE(r.complete(), "/metrics lacks a cachemux_config_* series: " << escape(text, 3000));
     return r;
-}
-
-// The number after `"key":` inside the object named `scope` (a pool, or a
-// server within it); nullopt if an object of the scope is missing.
-std::optional<long long> json_number(const std::string& json, const std::vector<std::string>& scope,
-                                     const std::string& key) {
-    std::size_t at = 0;
-    for (const std::string& name : scope) {
-        at = json.find("\"" + name + "\": {", at);
-        if (at == std::string::npos) return std::nullopt;
-    }
-    at = json.find("\"" + key + "\":", at);
-    if (at == std::string::npos) return std::nullopt;
-    return std::stoll(json.substr(at + key.size() + 3));
-}
-
-// Waits (bounded) for `get()` to return `want`; returns the last value.
-template <typename Get>
-auto settle(Get get, decltype(get()) want, Millis wait = 3000ms * kSlackFactor) {
-    auto now = get();
-    for (auto deadline = Clock::now() + wait; now != want && Clock::now() < deadline;) {
-        std::this_thread::sleep_for(20ms);
-        now = get();
-    }
-    return now;
 }
 
 // ------------------------------------------------------------ reloading
@@ -202,14 +144,6 @@ std::string regex_escape(const std::string& s) {
 }
 
 // ------------------------------------------------------------ memcached
-
-long long memcached_stat(int port, const std::string& name) {
-    Connection c(port);
-    std::string stats = c.request("stats\r\n", "END\r\n");
-    auto at = stats.find("STAT " + name + " ");
-    REQUIRE(at != std::string::npos);
-    return std::stoll(stats.substr(at + name.size() + 6));
-}
 
 // A key (set through `c`) that the proxy put on backends[index].
 std::string key_on(Connection& c, const std::vector<std::unique_ptr<MemcachedServer>>& backends, int index,

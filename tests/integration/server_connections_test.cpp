@@ -13,7 +13,9 @@
 #include <csignal>
 #include <thread>
 
+#include "backend_stats.hpp"
 #include "harness.hpp"
+#include "settle.hpp"
 
 using namespace harness;
 using namespace std::chrono_literals;
@@ -22,23 +24,11 @@ namespace {
 
 // memcached's count of its open connections (its listener and the
 // connection asking included, so only differences mean anything).
-long curr_connections(int port) {
-    Connection c(port);
-    std::string stats = c.request("stats\r\n", "END\r\n");
-    const std::string name = "STAT curr_connections ";
-    auto at = stats.find(name);
-    REQUIRE(at != std::string::npos);
-    return std::stol(stats.substr(at + name.size()));
-}
+long curr_connections(int port) { return static_cast<long>(memcached_stat(port, "curr_connections")); }
 
 // Waits (bounded) until `port`'s connection count is `want` more than `base`.
 long settled_delta(int port, long base, long want) {
-    long delta = curr_connections(port) - base;
-    for (auto deadline = Clock::now() + 3s; delta != want && Clock::now() < deadline;) {
-        std::this_thread::sleep_for(50ms);
-        delta = curr_connections(port) - base;
-    }
-    return delta;
+    return settle([&] { return curr_connections(port) - base; }, want, 3000ms);
 }
 
 void spreads_over_server_connections(ProxyKind kind) {

@@ -2,12 +2,13 @@
 // counts for the same traffic), Prometheus text on GET /metrics, and -D.
 #include <doctest/doctest.h>
 
-#include <cctype>
 #include <csignal>
 #include <map>
 #include <thread>
 
 #include "harness.hpp"
+#include "stats_flat.hpp"
+#include "stats_reader.hpp"
 
 using namespace harness;
 using namespace std::chrono_literals;
@@ -16,85 +17,12 @@ namespace {
 
 // ------------------------------------------------------------ flat JSON
 
-// The stats JSON flattened in document order: "pool/server/metric" -> value
-// (numbers as their digits, strings as they are).
-using Flat = std::vector<std::pair<std::string, std::string>>;
-
-class FlatParser {
-public:
-    explicit FlatParser(std::string_view text) : s_(text) {}
-
-    Flat parse() {
-        Flat out;
-        object("", out);
-        skip_ws();
-        if (pos_ != s_.size()) fail("trailing bytes");
-        return out;
-    }
-
-private:
-    [[noreturn]] void fail(const std::string& why) const {
-        throw HarnessError("stats JSON: " + why + " at byte " + std::to_string(pos_) + ": " + escape(s_, 300));
-    }
-    void skip_ws() {
-        while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
-    }
-    void expect(char c) {
-        skip_ws();
-        if (pos_ >= s_.size() || s_[pos_] != c) fail(std::string("expected '") + c + "'");
-        ++pos_;
-    }
-    std::string string() {
-        expect('"');
-        std::string out;
-        while (pos_ < s_.size() && s_[pos_] != '"') {
-            if (s_[pos_] == '\\') ++pos_;
-            if (pos_ < s_.size()) out += s_[pos_++];
-        }
-        expect('"');
-        return out;
-    }
-    void object(const std::string& prefix, Flat& out) {
-        expect('{');
-        skip_ws();
-        if (pos_ < s_.size() && s_[pos_] == '}') {
-            ++pos_;
-            return;
-        }
-        for (;;) {
-            std::string key = prefix + string();
-            expect(':');
-            skip_ws();
-            if (pos_ >= s_.size()) fail("truncated");
-            if (s_[pos_] == '{') {
-                object(key + "/", out);
-            } else if (s_[pos_] == '"') {
-                out.emplace_back(key, string());
-            } else {
-                std::size_t start = pos_;
-                while (pos_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '-')) ++pos_;
-                if (start == pos_) fail("expected a value");
-                out.emplace_back(key, std::string(s_.substr(start, pos_ - start)));
-            }
-            skip_ws();
-            if (pos_ < s_.size() && s_[pos_] == ',') {
-                ++pos_;
-                continue;
-            }
-            expect('}');
-            return;
-        }
-    }
-
-    std::string_view s_;
-    std::size_t pos_ = 0;
-};
+using Flat = FlatStats;
 
 // What a plain reader gets from the stats port: everything until the close.
 std::string read_stats_raw(int port) {
     Connection c(port);
-    std::string all;
-    for (auto deadline = Clock::now() + 5s; !c.closed() && Clock::now() < deadline;) all += c.read_for(200ms);
+    std::string all = read_to_close(c);
     REQUIRE_MESSAGE(c.closed(), "the stats port did not close after " << escape(all));
     return all;
 }
@@ -119,10 +47,10 @@ std::map<std::string, long long> counts(const Flat& flat) {
 // nutcracker moves its numbers to the stats thread at intervals (-i 100
 // here), so a read may show part of a burst: read until two reads agree.
 Flat settled_stats(int port) {
-    Flat last = FlatParser(read_stats_raw(port)).parse();
+    Flat last = flatten_stats(read_stats_raw(port));
     for (auto deadline = Clock::now() + 5s; Clock::now() < deadline;) {
         std::this_thread::sleep_for(300ms);
-        Flat now = FlatParser(read_stats_raw(port)).parse();
+        Flat now = flatten_stats(read_stats_raw(port));
         if (counts(now) == counts(last)) return now;
         last = std::move(now);
     }
@@ -373,7 +301,7 @@ TEST_CASE("stats: a plain read gets the bare JSON, GET / over HTTP the same with
     std::string raw = read_stats_raw(proxy.stats_port());
     CHECK(raw.starts_with("{\"service\":\"nutcracker\", \"source\":"));
     CHECK(raw.ends_with("}}}\n"));
-    CHECK_NOTHROW(FlatParser(raw).parse());
+    CHECK_NOTHROW(flatten_stats(raw));
 
     Connection http(proxy.stats_port());
     http.send_all("GET / HTTP/1.1\r\nHost: x\r\n\r\n");

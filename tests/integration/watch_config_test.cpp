@@ -12,30 +12,19 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "settle.hpp"
+#include "stats_reader.hpp"
 
 using namespace harness;
 using namespace std::chrono_literals;
 
 namespace {
 
-double config_metric(const Proxy& proxy, const std::string& series) {
-    Connection c(proxy.stats_port());
-    c.send_all("GET /metrics HTTP/1.0\r\n\r\n");
-    std::string text;
-    for (auto deadline = Clock::now() + 5s; !c.closed() && Clock::now() < deadline;) text += c.read_for(200ms);
-    std::size_t at = text.find("\n" + series + " ");
-    REQUIRE_MESSAGE(at != std::string::npos, "no " << series << " in " << escape(text, 2000));
-    return std::stod(text.substr(at + series.size() + 2));
-}
+double config_metric(const Proxy& proxy, const std::string& series) { return metric_value(metrics(proxy), series); }
 
 // Polls until `series` reaches `want` or `timeout` passes; its last value.
 double await_metric(const Proxy& proxy, const std::string& series, double want, Millis timeout) {
-    double value = config_metric(proxy, series);
-    for (auto deadline = Clock::now() + timeout; value < want && Clock::now() < deadline;) {
-        std::this_thread::sleep_for(100ms);
-        value = config_metric(proxy, series);
-    }
-    return value;
+    return settle([&] { return config_metric(proxy, series); }, want, timeout);
 }
 
 // A pool on a fixed port (the file is written before the proxy starts).

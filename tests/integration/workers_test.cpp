@@ -17,7 +17,10 @@
 #include <set>
 #include <thread>
 
+#include "backend_stats.hpp"
 #include "harness.hpp"
+#include "settle.hpp"
+#include "stats_reader.hpp"
 
 using namespace harness;
 using namespace std::chrono_literals;
@@ -32,64 +35,8 @@ ProxyOptions two_workers() {
     return options;
 }
 
-// The stats port's answer: the JSON to a plain reader, /metrics over HTTP.
-std::string stats_json(const Proxy& proxy) {
-    Connection c(proxy.stats_port());
-    std::string all;
-    for (auto deadline = Clock::now() + 5s; !c.closed() && Clock::now() < deadline;) all += c.read_for(200ms);
-    return all;
-}
-
-std::string metrics(const Proxy& proxy) {
-    Connection c(proxy.stats_port());
-    c.send_all("GET /metrics HTTP/1.0\r\n\r\n");
-    std::string all;
-    for (auto deadline = Clock::now() + 5s; !c.closed() && Clock::now() < deadline;) all += c.read_for(200ms);
-    return all;
-}
-
-// The number after `"key":` inside the object named `scope` (a pool, or a
-// server within it): nutcracker's JSON nests "pool": {..."server": {...}}.
-long long json_number(const std::string& json, const std::vector<std::string>& scope, const std::string& key) {
-    std::size_t at = 0;
-    for (const std::string& name : scope) {
-        at = json.find("\"" + name + "\": {", at);
-        REQUIRE_MESSAGE(at != std::string::npos, "no object " << name << " in " << escape(json));
-    }
-    at = json.find("\"" + key + "\":", at);
-    REQUIRE_MESSAGE(at != std::string::npos, "no " << key << " in " << escape(json));
-    return std::stoll(json.substr(at + key.size() + 3));
-}
-
-// A sample of /metrics: the value on the line that starts with `series `.
-double metric_value(const std::string& text, const std::string& series) {
-    std::size_t at = text.find("\n" + series + " ");
-    REQUIRE_MESSAGE(at != std::string::npos, "no " << series << " in " << escape(text, 2000));
-    return std::stod(text.substr(at + series.size() + 2));
-}
-
 std::string worker_series(const char* family, int worker) {
     return std::string(family) + "{worker=\"" + std::to_string(worker) + "\"}";
-}
-
-// memcached's own count of open connections, and of flush_all commands.
-long long memcached_stat(int port, const std::string& name) {
-    Connection c(port);
-    std::string stats = c.request("stats\r\n", "END\r\n");
-    auto at = stats.find("STAT " + name + " ");
-    REQUIRE(at != std::string::npos);
-    return std::stoll(stats.substr(at + name.size() + 6));
-}
-
-// Waits (bounded) for `get()` to return `want`; returns the last value.
-template <typename Get>
-long long settle(Get get, long long want, Millis wait = 3000ms) {
-    long long now = get();
-    for (auto deadline = Clock::now() + wait; now != want && Clock::now() < deadline;) {
-        std::this_thread::sleep_for(20ms);
-        now = get();
-    }
-    return now;
 }
 
 // Clients connected one after another, so that the proxy hands them out
@@ -149,12 +96,12 @@ TEST_CASE("workers: clients spread evenly, each gets its replies in order, every
     const long long sent = kClients * (1 + 10 * kRounds);
     auto requests = [&] {
         std::string json = stats_json(proxy);
-        return json_number(json, {"spread", "s1"}, "requests") + json_number(json, {"spread", "s2"}, "requests");
+        return require_json_number(json, {"spread", "s1"}, "requests") + require_json_number(json, {"spread", "s2"}, "requests");
     };
     CHECK(settle(requests, sent) == sent);
     std::string json = stats_json(proxy);
-    CHECK(json_number(json, {"spread", "s1"}, "responses") + json_number(json, {"spread", "s2"}, "responses") == sent);
-    CHECK(json_number(json, {"spread"}, "client_connections") == kClients);
+    CHECK(require_json_number(json, {"spread", "s1"}, "responses") + require_json_number(json, {"spread", "s2"}, "responses") == sent);
+    CHECK(require_json_number(json, {"spread"}, "client_connections") == kClients);
     // Every worker did its share: the same clients, the same requests.
     m = metrics(proxy);
     double total = 0;
@@ -231,7 +178,7 @@ TEST_CASE("workers: each backend sees server_connections per worker, and the sta
         auto opened = [&] { return memcached_stat(backends[i]->port(), "curr_connections") - base[i]; };
         CHECK(settle(opened, expected) == expected);
         auto counted = [&] {
-            return json_number(stats_json(proxy), {"spread", "s" + std::to_string(i + 1)}, "server_connections");
+            return require_json_number(stats_json(proxy), {"spread", "s" + std::to_string(i + 1)}, "server_connections");
         };
         CHECK(settle(counted, expected) == expected);
     }
@@ -271,7 +218,7 @@ TEST_CASE("workers: a dead server is ejected once for every worker, and rejoins 
     for (const auto& key : victim_keys) {
         for (auto& c : clients) CHECK(c->mc(mc::set(key, "during")) == "STORED\r\n");
     }
-    CHECK(json_number(stats_json(proxy), {"spread"}, "server_ejects") == 1);
+    CHECK(require_json_number(stats_json(proxy), {"spread"}, "server_ejects") == 1);
 
     // Back on its port: after the retry timeout the first request to route
     // sends the flush, once, and then every worker uses the server again.
@@ -289,7 +236,7 @@ TEST_CASE("workers: a dead server is ejected once for every worker, and rejoins 
         CHECK(mc::holds(victim_port, victim_keys[i]));
     }
     CHECK(memcached_stat(victim_port, "cmd_flush") == 1);
-    CHECK(json_number(stats_json(proxy), {"spread"}, "server_ejects") == 1);
+    CHECK(require_json_number(stats_json(proxy), {"spread"}, "server_ejects") == 1);
 }
 
 TEST_CASE("workers: --workers auto is the CPUs of the affinity mask; bad values are refused" *
