@@ -122,6 +122,9 @@ ServerConnection::~ServerConnection() {
     if (timer_ != nullptr) {
         event_free(timer_);
     }
+    if (connect_failed_ != nullptr) {
+        event_free(connect_failed_);
+    }
     RequestPool& requests = upstream_.worker().requests();
     in_flight_.splice_back(to_send_);
     while (!in_flight_.empty()) {
@@ -176,9 +179,14 @@ void ServerConnection::connect() {
     if (fd_ < 0) {
         // Fail from the loop, never from inside send(): the caller may still
         // be walking the request being failed.
+        // An event of its own, freed with the connection: a one-shot event
+        // would fire on a connection already deleted (worker stop, reload).
         connect_errno_ = errno;
-        event_base_once(upstream_.worker().base(), -1, EV_TIMEOUT, &ServerConnection::on_connect_failed, this,
-                        nullptr);
+        if (connect_failed_ == nullptr) {
+            connect_failed_ = evtimer_new(upstream_.worker().base(), &ServerConnection::on_connect_failed, this);
+        }
+        timeval now{0, 0};
+        evtimer_add(connect_failed_, &now);
         return;
     }
     connect_pending_ = false;

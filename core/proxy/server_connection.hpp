@@ -39,9 +39,8 @@ public:
     // many): it takes no new request, and its gauges leave the server's
     // numbers. What it has queued is still sent and answered.
     void retire();
-    // Nothing queued or in flight, no connect under way: a retired
-    // connection may be deleted.
-    bool idle() const { return to_send_.empty() && in_flight_.empty() && !connect_pending_; }
+    // Nothing queued or in flight: a retired connection may be deleted.
+    bool idle() const { return to_send_.empty() && in_flight_.empty(); }
     // A retired connection's drain time is over: every request it still
     // holds gets an error reply ("Connection timed out"), as a timeout does.
     void expire() { fail(ETIMEDOUT); }
@@ -87,6 +86,7 @@ private:
     event* read_event_ = nullptr;
     event* write_event_ = nullptr;
     event* timer_ = nullptr;  // only with a pool `timeout`
+    event* connect_failed_ = nullptr;  // reports a connect that failed at once, from the loop
 
     RequestQueue to_send_;            // not yet (fully) written
     std::size_t head_written_ = 0;    // bytes of to_send_.front() written
