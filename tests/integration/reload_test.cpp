@@ -229,6 +229,37 @@ PoolSpec memcache_pool(const std::string& name, std::vector<ServerSpec> servers)
     return pool;
 }
 
+// Every kind of file a reload must refuse, each of which would, if applied,
+// send every key to s2 (the second server of `running`) only.
+std::vector<std::pair<std::string, std::string>> bad_configs(const PoolSpec& running, const HeldPort& held) {
+    auto only_s2 = [&](const std::string& hash, const std::string& distribution) {
+        PoolSpec p = running;
+        p.options = {{"hash", hash}, {"distribution", distribution}};
+        p.servers = {running.servers[1]};
+        return p;
+    };
+    auto changed = [&](auto change) {
+        PoolSpec p = only_s2("fnv1a_64", "ketama");
+        change(p);
+        return pools_yaml({p});
+    };
+    std::vector<std::pair<std::string, std::string>> bad;
+    bad.emplace_back("YAML syntax error", pools_yaml({only_s2("fnv1a_64", "ketama")}) + "beta:\n  servers: [\n");
+    bad.emplace_back("unknown key", changed([](PoolSpec& p) { p.set("no_such_key", "1"); }));
+    bad.emplace_back("unknown hash", pools_yaml({only_s2("no_such_hash", "ketama")}));
+    bad.emplace_back("unknown distribution", pools_yaml({only_s2("fnv1a_64", "no_such_distribution")}));
+    bad.emplace_back("empty servers", changed([](PoolSpec& p) { p.servers.clear(); }));
+    bad.emplace_back("listen on a port in use", changed([&](PoolSpec& p) {
+                         p.listen = "127.0.0.1:" + std::to_string(held.port());
+                     }));
+    bad.emplace_back("plugins: names a missing .so", "plugins:\n - " + make_temp_dir("no-plugin") +
+                                                         "/missing.so\n" + pools_yaml({only_s2("fnv1a_64", "ketama")}));
+    bad.emplace_back("unresolvable listen host", changed([](PoolSpec& p) {
+                         p.listen = "no-such-host.invalid:" + std::to_string(free_port());
+                     }));
+    return bad;
+}
+
 }  // namespace
 
 TEST_SUITE("reload") {
@@ -249,50 +280,14 @@ TEST_CASE("reload: every kind of bad config leaves the running one serving; then
     CHECK(start.last_success >= static_cast<double>(started) - 1);
     CHECK(start.last_success <= static_cast<double>(std::time(nullptr)) + 1);
 
-    // Each bad file would, if applied, send `key` to s2 (backends[1]) only.
-    auto only_s2 = [&](const std::string& hash, const std::string& distribution) {
-        PoolSpec p = running;
-        p.options = {{"hash", hash}, {"distribution", distribution}};
-        p.servers = {running.servers[1]};
-        return p;
-    };
     HeldPort held;
-    std::vector<std::pair<std::string, std::string>> bad;
-    bad.emplace_back("YAML syntax error", pools_yaml({only_s2("fnv1a_64", "ketama")}) + "beta:\n  servers: [\n");
-    {
-        PoolSpec p = only_s2("fnv1a_64", "ketama");
-        p.set("no_such_key", "1");
-        bad.emplace_back("unknown key", pools_yaml({p}));
-    }
-    bad.emplace_back("unknown hash", pools_yaml({only_s2("no_such_hash", "ketama")}));
-    bad.emplace_back("unknown distribution", pools_yaml({only_s2("fnv1a_64", "no_such_distribution")}));
-    {
-        PoolSpec p = only_s2("fnv1a_64", "ketama");
-        p.servers.clear();
-        bad.emplace_back("empty servers", pools_yaml({p}));
-    }
-    {
-        PoolSpec p = only_s2("fnv1a_64", "ketama");
-        p.listen = "127.0.0.1:" + std::to_string(held.port());
-        bad.emplace_back("listen on a port in use", pools_yaml({p}));
-    }
-    bad.emplace_back("plugins: names a missing .so", "plugins:\n - " + make_temp_dir("no-plugin") +
-                                                         "/missing.so\n" + pools_yaml({only_s2("fnv1a_64", "ketama")}));
-    {
-        PoolSpec p = only_s2("fnv1a_64", "ketama");
-        p.listen = "no-such-host.invalid:" + std::to_string(free_port());
-        bad.emplace_back("unresolvable listen host", pools_yaml({p}));
-    }
-
     const std::string failed_prefix = "reload of '" + conf + "' failed: ";
     const std::regex failed_line(regex_escape(failed_prefix) + regex_escape(conf) +
                                  ":[0-9]+: .+; generation 1 serves on");
     long long failures = 0;
-    int round = 0;
-    for (auto& [what, yaml] : bad) {
+    for (auto& [what, yaml] : bad_configs(running, held)) {
         CAPTURE(what);
         INFO("config:\n" << yaml);
-        ++round;
         ReloadCounts after = reload(proxy, yaml);
         ++failures;
         INFO("log:\n" << tail(proxy.output()));
@@ -307,14 +302,17 @@ TEST_CASE("reload: every kind of bad config leaves the running one serving; then
                       "the failure line should name the file and a line: " << lines.back());
         // The client from before still gets its replies, and the key still
         // goes to s1; a new client on the old address is served too.
-        CHECK(owner_now(client, backends, key, "v" + std::to_string(round)) == 0);
+        const std::string value = "v" + std::to_string(failures);
+        CHECK(owner_now(client, backends, key, value) == 0);
         Connection fresh(proxy.port());
-        CHECK(fresh.mc(mc::get({key})) == mc::value(key, "v" + std::to_string(round)) + "END\r\n");
+        CHECK(fresh.mc(mc::get({key})) == mc::value(key, value) + "END\r\n");
     }
     CHECK(log_lines(proxy, "reload of '" + conf + "' done").empty());
 
     // A good file that drops s1 and moves the listen address applies.
-    PoolSpec good = only_s2("fnv1a_64", "ketama");
+    PoolSpec good = running;
+    good.options = {{"hash", "fnv1a_64"}, {"distribution", "ketama"}};
+    good.servers = {running.servers[1]};
     good.listen = "127.0.0.1:" + std::to_string(free_port());
     const std::time_t before_good = std::time(nullptr);
     ReloadCounts after = reload_ok(proxy, pools_yaml({good}));
