@@ -149,8 +149,8 @@ int main(int argc, char** argv) {
         }
         cachemux::Proxy proxy(static_cast<std::size_t>(options.workers), options.mbuf_size, std::move(pools));
         proxy.listen();
-        // The file as given: a reload rereads it there, following a symlink
-        // that has moved since (a Kubernetes ConfigMap update).
+        // A reload rereads the file by its absolute path, following a
+        // symlink that has moved since (a Kubernetes ConfigMap update).
         cachemux::ConfigReloader reloader(proxy, proxy.base(), reload_file, plugin_dir);
         std::optional<cachemux::ConfigWatcher> watcher;
         if (options.watch_config) {
