@@ -87,6 +87,27 @@ struct PoolConfig {
     // the order of the stats. ServerConfig::line gives the file position.
     std::vector<ServerConfig> servers;
 
+    // Not nutcracker's (`replicas:`): further full copies of the pool's
+    // ring. Each is a server list placed with the pool's hash, distribution
+    // and hash_tag, sorted as `servers` is, so each copy's placement is what
+    // nutcracker gives for that list. `servers` is copy 0, the primary ring.
+    // Server names are unique across every copy. Empty for a plain pool.
+    std::vector<std::vector<ServerConfig>> replicas;
+    // The policies of a pool with replicas (cachemux keys `write`, `read`,
+    // `read_failover`; refused without `replicas`).
+    enum class CopyWrite : std::uint8_t {
+        All,  // write: all (default): the client hears of an error on any live copy
+        One,  // write: one: a write succeeds if any live copy stored it
+    };
+    enum class CopyRead : std::uint8_t {
+        Primary,  // read: primary (default): copy 0 first, then 1, ...
+        Spread,   // read: spread: a per-key starting copy, then on in order
+    };
+    CopyWrite copy_write = CopyWrite::All;
+    CopyRead copy_read = CopyRead::Primary;
+    bool read_failover_on_miss = true;  // read_failover: miss (default) | error
+    std::size_t copies() const { return 1 + replicas.size(); }
+
     // Line of each key present in the file, for errors found after parsing
     // (an unknown hash name, say).
     std::map<std::string, int> key_lines;

@@ -120,6 +120,11 @@ public:
         out.literal("flush_all\r\n");
         return true;
     }
+    void write_invalidate(abi::KeyRef key, abi::MessageWriter& out) const override {
+        out.literal("delete ");
+        out.copy(key.view());
+        out.literal("\r\n");
+    }
 
     // nutcracker's wording: "SERVER_ERROR <strerror text>".
     void render_error(const abi::RequestInfo&, abi::ForwardError error, std::string_view detail,

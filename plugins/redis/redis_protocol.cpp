@@ -215,6 +215,10 @@ public:
 
     // FLUSHALL would destroy data a redis pool may hold for good.
     bool write_flush(abi::MessageWriter&) const override { return false; }
+    void write_invalidate(abi::KeyRef key, abi::MessageWriter& out) const override {
+        out.literal("*2\r\n$3\r\nDEL\r\n");
+        resp::bulk(out, key.view());
+    }
 };
 
 const RedisProtocol kProtocol;

@@ -56,7 +56,9 @@
 
 namespace cachemux::abi {
 
-inline constexpr std::uint32_t kAbiVersion = 4;  // 3: Protocol::write_flush; 4: ClientSession, read_handshake_reply
+// 3: Protocol::write_flush; 4: ClientSession, read_handshake_reply; 5: CopyRule,
+// the noreply span, ResponseInfo::is_miss, Protocol::write_invalidate (replicas:)
+inline constexpr std::uint32_t kAbiVersion = 5;
 
 // ---------------------------------------------------------------- hash
 

@@ -60,6 +60,30 @@ enum class Route : std::uint8_t {
     Local,      // answered by the proxy itself (render_local)
 };
 
+// How a pool with copies (`replicas:`) sends a Forward request; a pool
+// without copies ignores it. A plugin classifies every command it forwards:
+// the core refuses an Unclassified one in a pool with copies rather than
+// guess whether it writes. "Live" copies are those whose server for the key
+// is not ejected; the first live one in copy order is the primary.
+enum class CopyRule : std::uint8_t {
+    Unclassified,
+    // One copy answers: the first live one in read order, then the next on
+    // an error, or on a miss (ResponseInfo::is_miss) under read_failover:
+    // miss. A clean miss beats an error.
+    Read,
+    // The primary answers, or the next live copy on an error, never on a
+    // miss (memcache gets: a cas token belongs to one server).
+    ReadPrimary,
+    // Every live copy. The client gets the primary's reply (under write:
+    // all, the first error instead; under write: one, the first success);
+    // a copy whose reply differs from the first success is invalidated.
+    WriteAll,
+    // The primary only; then the key is invalidated on the other live
+    // copies (memcache cas; redis SPOP, GETDEL, EVAL: results that are not
+    // a function of the state, so a copy cannot be trusted to repeat them).
+    WritePrimary,
+};
+
 // What the parser tells the core about one request.
 struct RequestInfo {
     std::uint16_t command = 0;  // plugin-defined; opaque to the core
@@ -67,6 +91,13 @@ struct RequestInfo {
     bool noreply = false;        // the server will not reply and the client expects nothing
     bool close_after = false;    // close the client once the replies before this one are sent
     std::uint16_t local_reply = 0;  // plugin-defined reply id for Route::Local
+    CopyRule copies = CopyRule::Unclassified;
+    // Where a noreply request says so (memcache's " noreply"): bytes
+    // [noreply_at, noreply_at + noreply_len) of the request. A pool with
+    // copies sends the request without them, so that it hears every copy's
+    // answer (a failed copy is noticed), and the client still gets nothing.
+    std::uint32_t noreply_at = 0;
+    std::uint16_t noreply_len = 0;
 };
 
 // A key inside the core's buffers (always contiguous).
@@ -88,6 +119,7 @@ struct Record {
 struct ResponseInfo {
     bool is_error = false;     // the server refused or failed the request
     bool forward_failed = false;  // no server reply: the proxy's render_error text stands in
+    bool is_miss = false;      // a read that found nothing (memcache: END alone; redis: a nil reply)
     bool is_integer = false;   // an integer reply (`integer` holds it): replies to split
     std::int64_t integer = 0;  // DELs are summed from these
 };
@@ -242,6 +274,10 @@ public:
     // Returns false, writing nothing, for a protocol whose servers hold data
     // rather than a cache (redis): such pools refuse the option.
     virtual bool write_flush(MessageWriter& out) const = 0;
+    // What a pool with copies sends to invalidate `key` on a copy that
+    // disagreed or may have missed a write (memcache: delete; redis: DEL):
+    // one request, answered (never noreply), whose reply the core drops.
+    virtual void write_invalidate(KeyRef key, MessageWriter& out) const = 0;
 };
 
 }  // namespace cachemux::abi

@@ -84,6 +84,9 @@ TEST_CASE("fuzz checks catch what they are meant to catch") {
             return real.read_handshake_reply(i, reply);
         }
         bool write_flush(abi::MessageWriter& out) const override { return real.write_flush(out); }
+        void write_invalidate(abi::KeyRef key, abi::MessageWriter& out) const override {
+            real.write_invalidate(key, out);
+        }
     };
     const abi::Protocol& real = memcache_protocol();
     const std::string cut = std::string("\0", 1) + "get a\r\nget b";  // one chunk, ends inside a token
