@@ -13,6 +13,7 @@
 #include "buffers/iovec_batch.hpp"
 #include "buffers/message_writer.hpp"
 #include "process/log.hpp"
+#include "proxy/copy_route.hpp"
 #include "proxy/socket.hpp"
 #include "proxy/worker.hpp"
 
@@ -286,6 +287,10 @@ void ClientConnection::queue_reply(Request* request) {
 
 void ClientConnection::forward(Request* request) {
     const ServerPool& pool = upstream_.routing_pool();
+    if (pool.copies() > 1) {
+        copy_route::send(upstream_, *this, request);
+        return;
+    }
     if (!pool.has_live_servers()) {
         // Every server ejected: nutcracker's reply is a refused connection.
         refuse(request, std::strerror(ECONNREFUSED));

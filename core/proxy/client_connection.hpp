@@ -34,6 +34,9 @@ public:
 
     // A request of this client has its reply (or a fragment finished).
     void reply_ready();
+    // Answers `request` at once with the protocol's error for a request no
+    // server can take, saying `detail`.
+    void refuse(Request* request, const char* detail);
     // Closes the socket and lets go of every request; deletes itself later.
     void close();
     // Its pool left the configuration: reads what the socket holds already
@@ -65,9 +68,6 @@ private:
     void forward(Request* request);
     void fragment(Request* request);
     void broadcast(Request* request);
-    // Answers `request` at once with the protocol's error for a request no
-    // server can take, saying `detail`.
-    void refuse(Request* request, const char* detail);
     void queue_reply(Request* request);
     void write_replies();
     void close_if_done();

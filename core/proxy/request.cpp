@@ -37,6 +37,11 @@ void Request::reset() {
     fragments.clear();
     fragment_of_key.clear();
     fragments_pending = 0;
+    copy_unit = false;
+    awaiting_copies = false;
+    copy = 0;
+    copies_asked = 0;
+    key_hash = 0;
     in_client_queue = false;
     in_server_queue = false;
     next_in_client = nullptr;
@@ -82,22 +87,27 @@ std::size_t RequestPool::trim() {
 }
 
 void RequestPool::release_if_unowned(Request* r) {
-    if (r->in_client_queue || r->in_server_queue) {
+    if (r->in_client_queue || r->in_server_queue || r->awaiting_copies) {
         return;
     }
     if (r->parent != nullptr) {
         // A fragment lives as long as its whole request, which releases it.
         return;
     }
+    release_tree(r);
+}
+
+// A request's fragments go with it, and theirs (a unit's attempts) with
+// them; one still on a server's wire is detached instead, and the server
+// releases it when it answers.
+void RequestPool::release_tree(Request* r) {
     for (Request* f : r->fragments) {
         if (f->in_server_queue) {
-            // Still on a server's wire: detach it; the server releases it when it answers.
             f->parent = nullptr;
             f->client = nullptr;
             continue;
         }
-        f->reset();
-        free_.push_back(f);
+        release_tree(f);
     }
     r->reset();
     free_.push_back(r);

@@ -28,6 +28,7 @@ struct Request {
         Client,
         Handshake,  // a server connection's greeting (redis AUTH, SELECT)
         Probe,      // flush_on_rejoin's flush of a rejoining server
+        Repair,     // a pool with copies invalidating a key on a copy (copy_route.cpp)
     } origin = Origin::Client;
     std::int64_t sent_at_ms = 0;  // when it was written to its server (steady clock)
 
@@ -41,6 +42,15 @@ struct Request {
     std::vector<Request*> fragments;
     std::vector<std::uint32_t> fragment_of_key;
     std::uint32_t fragments_pending = 0;
+
+    // --- a pool with copies (copy_route.cpp). A unit (a whole request, or
+    // one key's part of a multi-key one) sends attempts, one per copy it
+    // asks; they are its fragments, in the order they were sent.
+    bool copy_unit = false;        // its fragments are attempts, not parts by server
+    bool awaiting_copies = false;  // a noreply unit, held until its copies answered
+    std::uint8_t copy = 0;         // an attempt: the copy it went to
+    std::uint8_t copies_asked = 0; // a read unit: how many copies, in read order, it tried
+    std::uint32_t key_hash = 0;    // a unit: its key's placement hash
 
     // --- ownership: released when neither a client nor a server queue holds it
     bool in_client_queue = false;
@@ -73,6 +83,8 @@ public:
     std::size_t trim();
 
 private:
+    void release_tree(Request* r);
+
     std::vector<Request*> free_;
     std::vector<Request*> all_;
     std::size_t peak_in_use_ = 0;  // since the last trim()

@@ -434,44 +434,7 @@ void ServerConnection::probe_reply(Request* probe) {
 void ServerConnection::complete(Request* request) {
     request->in_server_queue = false;
     request->done = true;
-    RequestPool& requests = upstream_.worker().requests();
-    Request* parent = request->parent;
-    if (parent == nullptr) {
-        if (request->client == nullptr) {
-            requests.release_if_unowned(request);  // its client is gone
-        } else {
-            if (request->reply_info.forward_failed) {
-                ++upstream_.stats().pool.forward_error;  // one per error reply a client gets
-            }
-            request->client->reply_ready();
-        }
-        return;
-    }
-    if (--parent->fragments_pending > 0) {
-        return;
-    }
-    // Every fragment answered: merge them into the whole request's reply.
-    std::vector<abi::FragmentReply>& replies = upstream_.worker().routing().replies;
-    replies.clear();
-    for (Request* f : parent->fragments) {
-        replies.push_back({f->reply_info, f->reply.size(), f->records});
-    }
-    abi::RequestView view = parent->view();
-    abi::MergeInput input{view, parent->fragment_of_key, replies};
-    MessageBytesWriter writer(parent->reply, upstream_.worker().scratch(), parent);
-    upstream_.pool().protocol().merge_replies(input, writer);
-    parent->done = true;
-    if (parent->client == nullptr) {
-        requests.release_if_unowned(parent);
-    } else {
-        for (Request* f : parent->fragments) {
-            if (f->reply_info.forward_failed) {
-                ++upstream_.stats().pool.forward_error;  // once for the whole request
-                break;
-            }
-        }
-        parent->client->reply_ready();
-    }
+    upstream_.request_done(request);
 }
 
 void ServerConnection::fail(int err, Close how) {

@@ -8,6 +8,7 @@
 #include "process/log.hpp"
 #include "process/steady_clock.hpp"
 #include "proxy/client_connection.hpp"
+#include "proxy/copy_route.hpp"
 #include "proxy/server_connection.hpp"
 #include "proxy/socket.hpp"
 #include "proxy/worker.hpp"
@@ -265,6 +266,53 @@ bool Upstream::reap(std::int64_t now_ms) {
         return false;
     }
     return (clients_.empty() && retired_.empty()) || now_ms >= retired_at_ms_ + kDrainTimeoutMs;
+}
+
+// A request (or a fragment, or an attempt at a copy) has its reply:
+// hand it on to whatever waits for it.
+void Upstream::request_done(Request* request) {
+    RequestPool& requests = worker_.requests();
+    Request* parent = request->parent;
+    if (parent != nullptr && parent->copy_unit) {
+        copy_route::attempt_done(*this, request);
+        return;
+    }
+    if (parent == nullptr) {
+        if (request->client == nullptr) {
+            requests.release_if_unowned(request);  // its client is gone
+        } else {
+            if (request->reply_info.forward_failed) {
+                ++stats().pool.forward_error;  // one per error reply a client gets
+            }
+            request->client->reply_ready();
+        }
+        return;
+    }
+    if (--parent->fragments_pending > 0) {
+        return;
+    }
+    // Every fragment answered: merge them into the whole request's reply.
+    std::vector<abi::FragmentReply>& replies = worker_.routing().replies;
+    replies.clear();
+    for (Request* f : parent->fragments) {
+        replies.push_back({f->reply_info, f->reply.size(), f->records});
+    }
+    abi::RequestView view = parent->view();
+    abi::MergeInput input{view, parent->fragment_of_key, replies};
+    MessageBytesWriter writer(parent->reply, worker_.scratch(), parent);
+    pool().protocol().merge_replies(input, writer);
+    parent->done = true;
+    if (parent->client == nullptr) {
+        requests.release_if_unowned(parent);
+    } else {
+        for (Request* f : parent->fragments) {
+            if (f->reply_info.forward_failed) {
+                ++stats().pool.forward_error;  // once for the whole request
+                break;
+            }
+        }
+        parent->client->reply_ready();
+    }
 }
 
 }  // namespace cachemux

@@ -62,6 +62,10 @@ public:
     bool reap(std::int64_t now_ms);
     // Queues `request` on a connection to server `index`.
     void send(std::uint32_t index, Request* request);
+    // `request` has its reply (from its server, or an error reply in its
+    // place): on to what waits for it (the client, the whole request of a
+    // fragment, the unit of an attempt at a copy).
+    void request_done(Request* request);
 
     // The pool as this worker routes now: its ring without the servers ejected.
     const ServerPool& pool() const { return *pool_; }

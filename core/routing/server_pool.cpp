@@ -1,5 +1,6 @@
 #include "routing/server_pool.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace cachemux {
@@ -31,11 +32,19 @@ std::shared_ptr<const ServerPool> ServerPool::build(const PoolConfig& pool, Plug
     p->protocol_ = resolve(pool.key_lines.count("protocol") ? "protocol" : "redis", pool.protocol,
                            [&](const std::string& n) { return registry.protocol(n); });
 
-    p->servers_.reserve(pool.servers.size());
-    for (const ServerConfig& s : pool.servers) {
-        p->servers_.push_back({s.name, s.pname, s.endpoint, s.weight});
+    // Copy 0 is `servers`, as nutcracker has it; each replica follows.
+    auto add_copy = [&](const std::vector<ServerConfig>& list) {
+        auto first = static_cast<std::uint32_t>(p->servers_.size());
+        for (const ServerConfig& s : list) {
+            p->servers_.push_back({s.name, s.pname, s.endpoint, s.weight});
+        }
+        p->copies_.push_back({first, static_cast<std::uint32_t>(list.size()), nullptr});
+    };
+    add_copy(pool.servers);
+    for (const std::vector<ServerConfig>& replica : pool.replicas) {
+        add_copy(replica);
     }
-    p->build_ring(std::vector<bool>(p->servers_.size(), true));
+    p->build_rings(std::vector<bool>(p->servers_.size(), true));
     return p;
 }
 
@@ -47,27 +56,37 @@ std::shared_ptr<const ServerPool> ServerPool::with_live(const std::vector<bool>&
     p->hash_ = hash_;
     p->distribution_ = distribution_;
     p->protocol_ = protocol_;
-    p->build_ring(live);
+    for (const Copy& c : copies_) {
+        p->copies_.push_back({c.first, c.count, nullptr});
+    }
+    p->build_rings(live);
     return p;
 }
 
-void ServerPool::build_ring(const std::vector<bool>& live) {
+void ServerPool::build_rings(const std::vector<bool>& live) {
     settings_ = {config_.redis_auth, config_.redis_db};  // views into this pool's own config_
+    // A plain pool's ring leaves the dead servers out (nutcracker's
+    // rehash); the rings of a pool with copies never do.
+    const bool plain = copies_.size() == 1;
     std::vector<abi::ServerSpec> specs;
-    specs.reserve(servers_.size());
-    for (std::size_t i = 0; i < servers_.size(); ++i) {
-        specs.push_back({servers_[i].name, servers_[i].weight, static_cast<bool>(live[i])});
+    for (Copy& c : copies_) {
+        specs.clear();
+        for (std::uint32_t i = c.first; i < c.first + c.count; ++i) {
+            specs.push_back({servers_[i].name, servers_[i].weight, !plain || live[i]});
+        }
+        c.continuum = distribution_->build(specs);
     }
-    continuum_ = distribution_->build(specs);
+    live_.assign(live.begin(), live.end());
+    live_count_ = static_cast<std::size_t>(std::count(live.begin(), live.end(), true));
+    if (plain) {
+        live_count_ = copies_[0].continuum->live_servers();
+    }
 }
 
-std::uint32_t ServerPool::server_for_key(const char* key, std::size_t len) const noexcept {
-    // nutcracker's rules, in its order: one server needs no hash; the hash
-    // tag narrows the key when both tag characters enclose at least one byte;
-    // an empty key hashes to 0.
-    if (servers_.size() == 1) {
-        return 0;
-    }
+std::uint32_t ServerPool::key_hash(const char* key, std::size_t len) const noexcept {
+    // nutcracker's rules, in its order: the hash tag narrows the key when
+    // both tag characters enclose at least one byte; an empty key hashes
+    // to 0. (A one-server pool or copy needs no hash: see the callers.)
     const std::string& tag = config_.hash_tag;
     if (!tag.empty()) {
         const char* end = key + len;
@@ -81,8 +100,7 @@ std::uint32_t ServerPool::server_for_key(const char* key, std::size_t len) const
             }
         }
     }
-    std::uint32_t hash = len == 0 ? 0 : hash_(key, len);
-    return continuum_->server_for(hash);
+    return len == 0 ? 0 : hash_(key, len);
 }
 
 }  // namespace cachemux

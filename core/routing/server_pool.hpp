@@ -36,13 +36,33 @@ public:
                                                    const std::string& config_file,
                                                    std::shared_ptr<const void> plugins_in_use = nullptr);
 
-    // The same pool with only the servers marked live on its ring (ejection).
+    // The same pool with only the servers marked live (ejection). A plain
+    // pool's ring is built again over them, as nutcracker rehashes; a pool
+    // with copies keeps every copy's ring as configured and marks the dead
+    // servers instead, so that a key never moves to another server of its
+    // copy: its other copies answer for it.
     std::shared_ptr<const ServerPool> with_live(const std::vector<bool>& live) const;
 
-    // The server that owns `key`: hash_tag applied, one hash, one ring lookup.
-    // Only when has_live_servers().
-    std::uint32_t server_for_key(const char* key, std::size_t len) const noexcept;
-    bool has_live_servers() const noexcept { return continuum_->live_servers() > 0; }
+    // The server that owns `key` (in copy 0): hash_tag applied, one hash,
+    // one ring lookup. Only when has_live_servers().
+    std::uint32_t server_for_key(const char* key, std::size_t len) const noexcept {
+        return servers_.size() == 1 ? 0 : copies_[0].continuum->server_for(key_hash(key, len));
+    }
+    bool has_live_servers() const noexcept { return live_count_ > 0; }
+
+    // --- copies (`replicas:`): servers() holds copy 0's servers, then copy
+    // 1's, and so on; a plain pool is one copy of every server.
+    std::size_t copies() const noexcept { return copies_.size(); }
+    // What a key is placed by, the same in every copy: hash_tag applied,
+    // nutcracker's hash (an empty key hashes to 0).
+    std::uint32_t key_hash(const char* key, std::size_t len) const noexcept;
+    // The server of copy `copy` for a key_hash(), as an index in servers().
+    std::uint32_t server_in_copy(std::size_t copy, std::uint32_t hash) const noexcept {
+        const Copy& c = copies_[copy];
+        return c.first + (c.count == 1 ? 0 : c.continuum->server_for(hash));
+    }
+    // Not ejected (always true for a plain pool's servers on its ring).
+    bool live(std::uint32_t server) const noexcept { return live_[server] != 0; }
 
     const PoolConfig& config() const { return config_; }
     const std::vector<Server>& servers() const { return servers_; }
@@ -50,18 +70,26 @@ public:
     const abi::PoolSettings& settings() const { return settings_; }
 
 private:
-    ServerPool() = default;
-    // The ring over the servers marked live, and the settings views; the last
-    // step of build() and with_live().
-    void build_ring(const std::vector<bool>& live);
+    struct Copy {
+        std::uint32_t first;  // its first server in servers_
+        std::uint32_t count;
+        std::unique_ptr<abi::Continuum> continuum;  // over servers_[first, first + count)
+    };
 
-    std::shared_ptr<const void> plugins_in_use_;  // first: released after the continuum the plugin made
+    ServerPool() = default;
+    // The rings, the live marks and the settings views; the last step of
+    // build() and with_live().
+    void build_rings(const std::vector<bool>& live);
+
+    std::shared_ptr<const void> plugins_in_use_;  // first: released after the continua the plugin made
     PoolConfig config_;
     std::vector<Server> servers_;
     abi::HashFn hash_ = nullptr;
     const abi::Distribution* distribution_ = nullptr;
     const abi::Protocol* protocol_ = nullptr;
-    std::unique_ptr<abi::Continuum> continuum_;
+    std::vector<Copy> copies_;
+    std::vector<char> live_;  // per server
+    std::size_t live_count_ = 0;
     abi::PoolSettings settings_{};  // views into config_
 };
 
