@@ -29,6 +29,7 @@
 #include <optional>
 #include <thread>
 
+#include "backend_servers.hpp"
 #include "harness.hpp"
 #include "load.hpp"
 
@@ -173,20 +174,9 @@ PoolSpec fault_pool(Protocol p, const std::vector<std::unique_ptr<Backend>>& bac
 // Index of the backend holding each key (asked directly), -1 if none or several.
 std::vector<int> owners(const std::vector<std::unique_ptr<Backend>>& backends, const std::vector<std::string>& keys,
                         int skip = -1) {
-    std::vector<int> owner(keys.size(), -1);
-    std::vector<int> count(keys.size(), 0);
-    for (std::size_t b = 0; b < backends.size(); ++b) {
-        if (static_cast<int>(b) == skip) continue;
-        auto held = backends[b]->holds_many(keys);
-        for (std::size_t i = 0; i < keys.size(); ++i)
-            if (held[i]) {
-                owner[i] = static_cast<int>(b);
-                ++count[i];
-            }
-    }
-    for (std::size_t i = 0; i < keys.size(); ++i)
-        if (count[i] != 1) owner[i] = -1;
-    return owner;
+    return sole_holders(backends.size(), keys.size(), [&](std::size_t b) {
+        return static_cast<int>(b) == skip ? std::vector<bool>{} : backends[b]->holds_many(keys);
+    });
 }
 
 // Which backend (not `skip`) holds exactly `value` for `key`; -1 if none, -2 if several.

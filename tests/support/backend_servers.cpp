@@ -42,6 +42,23 @@ std::vector<bool> BackendServers::holds_many(std::size_t i, const std::vector<st
     return held;
 }
 
+std::vector<int> sole_holders(std::size_t servers, std::size_t nkeys,
+                              const std::function<std::vector<bool>(std::size_t)>& held) {
+    std::vector<int> owner(nkeys, -1);
+    std::vector<int> count(nkeys, 0);
+    for (std::size_t i = 0; i < servers; ++i) {
+        std::vector<bool> here = held(i);
+        for (std::size_t j = 0; j < here.size() && j < nkeys; ++j)
+            if (here[j]) {
+                owner[j] = static_cast<int>(i);
+                ++count[j];
+            }
+    }
+    for (std::size_t j = 0; j < nkeys; ++j)
+        if (count[j] != 1) owner[j] = -1;
+    return owner;
+}
+
 std::vector<int> owners_via(const BackendServers& b, int proxy_port, const std::vector<std::string>& keys) {
     b.flush();
     Connection c(proxy_port);
@@ -53,18 +70,7 @@ std::vector<int> owners_via(const BackendServers& b, int proxy_port, const std::
         REQUIRE_MESSAGE(is_stored(b.protocol, r), "set " << k << " through 127.0.0.1:" << proxy_port << " answered "
                                                          << escape(r));
     }
-    std::vector<int> owner(keys.size(), -1);
-    std::vector<int> count(keys.size(), 0);
-    for (std::size_t i = 0; i < b.size(); ++i) {
-        auto held = b.holds_many(i, keys);
-        for (std::size_t j = 0; j < keys.size(); ++j)
-            if (held[j]) {
-                owner[j] = static_cast<int>(i);
-                ++count[j];
-            }
-    }
-    for (std::size_t j = 0; j < keys.size(); ++j)
-        if (count[j] != 1) owner[j] = -1;
+    std::vector<int> owner = sole_holders(b.size(), keys.size(), [&](std::size_t i) { return b.holds_many(i, keys); });
     b.flush();
     return owner;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,12 @@ struct BackendServers {
     // Whether server i holds each key.
     std::vector<bool> holds_many(std::size_t i, const std::vector<std::string>& keys) const;
 };
+
+// For each of `nkeys` keys, the one server of `servers` that `held(i)`
+// (server i's answer per key; empty to leave server i out) says holds it,
+// -1 if none or several do.
+std::vector<int> sole_holders(std::size_t servers, std::size_t nkeys,
+                              const std::function<std::vector<bool>(std::size_t)>& held);
 
 // Index of the backend each key lands on when set through the proxy on
 // `proxy_port` (asked directly afterwards), -1 if on none or several.
