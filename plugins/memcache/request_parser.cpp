@@ -6,6 +6,7 @@
 // token cut by the end of a chunk is left for the next call. It validates
 // each request as memcached does, so a bad request gets memcached's reply
 // from the proxy and is never forwarded.
+#include <cstdint>
 #include <cstring>
 
 #include "memcache.hpp"
@@ -27,8 +28,10 @@ struct State {
     bool last_noreply;  // the last token seen was "noreply"
     bool hold_zero;     // delete's second argument is "0"
     bool have_command;  // the first token has been read
+    bool noreply_far;   // the last "noreply" began beyond what noreply_at can say
     std::uint16_t command;
     std::uint32_t args;  // tokens after the command
+    std::uint32_t noreply_at;  // offset in the request of the blank before the last "noreply"
     std::int64_t value_length;
     std::uint64_t remaining;  // data bytes still to consume
 };
@@ -86,7 +89,8 @@ bool parse_signed32(std::string_view t, std::int64_t* out) {
     return true;
 }
 
-void on_token(State& s, std::string_view t, abi::RequestSink& sink) {
+// `at`: the token's offset in the request.
+void on_token(State& s, std::string_view t, std::uint64_t at, abi::RequestSink& sink) {
     if (!s.have_command) {
         s.have_command = true;
         s.command = lookup(t);
@@ -94,6 +98,12 @@ void on_token(State& s, std::string_view t, abi::RequestSink& sink) {
     }
     std::uint32_t i = ++s.args;  // 1-based argument index
     s.last_noreply = t == "noreply";
+    if (s.last_noreply) {
+        // An argument always follows a blank (the tokenizer skips blanks,
+        // and a token ends at one), so `at - 1` is inside the command line.
+        s.noreply_far = at - 1 > UINT32_MAX;
+        s.noreply_at = static_cast<std::uint32_t>(at - 1);
+    }
     std::uint64_t u = 0;
     std::int64_t n = 0;
     switch (s.command) {
@@ -160,7 +170,7 @@ void on_token(State& s, std::string_view t, abi::RequestSink& sink) {
 
 // The line is complete: decide what to do with it, as memcached would.
 // Returns true when a data block follows.
-bool on_line_end(State& s, abi::RequestInfo& info) {
+bool classify_line(State& s, abi::RequestInfo& info) {
     const std::uint32_t a = s.args;
     auto local = [&](LocalReply reply, bool noreply_applies) {
         info.route = abi::Route::Local;
@@ -254,6 +264,44 @@ bool on_line_end(State& s, abi::RequestInfo& info) {
     }
 }
 
+// How a pool with copies sends each command memcached forwards (see
+// abi::CopyRule). gets goes to the primary because its cas token is that
+// server's; cas to the primary alone, for the same reason, and the other
+// copies are invalidated. Everything else that changes an item changes it
+// the same way on every copy; incr/decr copies that answer differently are
+// invalidated by the core.
+abi::CopyRule copy_rule(std::uint16_t command) {
+    switch (command) {
+    case kGet:
+        return abi::CopyRule::Read;
+    case kGets:
+        return abi::CopyRule::ReadPrimary;
+    case kSet: case kAdd: case kReplace: case kAppend: case kPrepend:
+    case kIncr: case kDecr: case kTouch: case kDelete:
+        return abi::CopyRule::WriteAll;
+    case kCas:
+        return abi::CopyRule::WritePrimary;
+    default:
+        // flush_all and verbosity are broadcast; the rest the proxy answers.
+        return abi::CopyRule::Unclassified;
+    }
+}
+
+// classify_line's decision, plus what a pool with copies needs to know.
+bool on_line_end(State& s, abi::RequestInfo& info) {
+    bool data_follows = classify_line(s, info);
+    if (info.route == abi::Route::Forward) {
+        info.copies = copy_rule(s.command);
+    }
+    // info.noreply implies the last token was "noreply": the bytes to drop
+    // for the same command answered are that token and the blank before it.
+    if (info.noreply && !s.noreply_far) {
+        info.noreply_at = s.noreply_at;
+        info.noreply_len = static_cast<std::uint16_t>(sizeof(" noreply") - 1);
+    }
+    return data_follows;
+}
+
 }  // namespace
 
 abi::ParseResult parse_request(abi::ParserState& raw, const char* data, std::size_t size, abi::RequestInfo& info,
@@ -282,6 +330,7 @@ abi::ParseResult parse_request(abi::ParserState& raw, const char* data, std::siz
                 if (s.bad_chunk) {
                     info.route = abi::Route::Local;
                     info.local_reply = kReplyBadDataChunk;
+                    info.copies = abi::CopyRule::Unclassified;  // not sent after all
                 }
                 status = abi::ParseStatus::Done;
             }
@@ -315,7 +364,7 @@ abi::ParseResult parse_request(abi::ParserState& raw, const char* data, std::siz
             --len;  // "\r\n" ends the line
         }
         if (len > 0) {
-            on_token(s, {start, len}, sink);
+            on_token(s, {start, len}, sink.offset() + pos, sink);
         }
         pos = static_cast<std::size_t>(end - data);
     }

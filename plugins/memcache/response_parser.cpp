@@ -173,6 +173,9 @@ abi::ParseResult parse_response(abi::ParserState& raw, const char* data, std::si
             break;
         }
         info.is_error = reply == LineReply::Error;
+        // A retrieval that found nothing. Only gets/get replies end in END
+        // (stats is the proxy's own), and the core asks only for reads.
+        info.is_miss = line == "END" && !s.in_values;
         status = abi::ParseStatus::Done;
     }
     if (status == abi::ParseStatus::Again) {

@@ -22,11 +22,12 @@ struct Parsed {
 
 struct Keys final : abi::RequestSink {
     std::vector<std::string>* out;
+    const std::string* consumed;  // the request's bytes before this chunk
     abi::SessionState session_state{};
     abi::PoolSettings settings{};
     void key(const char* data, std::size_t len) override { out->emplace_back(data, len); }
     void key_payload(std::uint64_t, std::uint64_t) override {}
-    std::uint64_t offset() const override { return 0; }
+    std::uint64_t offset() const override { return consumed->size(); }
     abi::SessionState& session() override { return session_state; }
     const abi::PoolSettings& pool() const override { return settings; }
 };
@@ -51,6 +52,7 @@ std::vector<Parsed> parse_requests(const std::string& input, std::size_t chunk, 
         while (!pending.empty() && progress) {
             Keys keys;
             keys.out = &current.keys;
+            keys.consumed = &current.bytes;
             abi::ParseResult r = p.parse_request(state, pending.data(), pending.size(), current.info, keys);
             current.bytes += pending.substr(0, r.consumed);
             pending.erase(0, r.consumed);
@@ -225,8 +227,9 @@ TEST_CASE("memcache error responses are flagged") {
 namespace {
 
 // Parses one response fed `chunk` bytes at a time; the final status and
-// whether it was flagged an error.
-std::pair<abi::ParseStatus, bool> parse_one_response(const std::string& response, std::size_t chunk) {
+// what the parser said of it.
+std::pair<abi::ParseStatus, abi::ResponseInfo> parse_response_info(const std::string& response,
+                                                                   std::size_t chunk) {
     const abi::Protocol& p = memcache_protocol();
     abi::ParserState state{};
     abi::ResponseInfo info{};
@@ -240,10 +243,16 @@ std::pair<abi::ParseStatus, bool> parse_one_response(const std::string& response
             CHECK(sink.base == response.size());  // the whole reply, nothing more
         }
         if (r.status != abi::ParseStatus::Again) {
-            return {r.status, info.is_error};
+            return {r.status, info};
         }
     }
-    return {abi::ParseStatus::Again, info.is_error};
+    return {abi::ParseStatus::Again, info};
+}
+
+// The final status and whether the response was flagged an error.
+std::pair<abi::ParseStatus, bool> parse_one_response(const std::string& response, std::size_t chunk) {
+    auto [status, info] = parse_response_info(response, chunk);
+    return {status, info.is_error};
 }
 
 }  // namespace
@@ -289,6 +298,135 @@ TEST_CASE("memcache responses: anything else is a parse error, at every chunk si
             CAPTURE(reply);
             CAPTURE(chunk);
             CHECK(parse_one_response(reply, chunk).first == abi::ParseStatus::Error);
+        }
+    }
+}
+
+TEST_CASE("memcache requests carry their command's copy rule") {
+    struct Case {
+        std::string input;
+        abi::CopyRule copies;
+    };
+    const Case cases[] = {
+        {"get a bb\r\n", abi::CopyRule::Read},
+        {"gets a\r\n", abi::CopyRule::ReadPrimary},  // a cas token is one server's
+        {"set k 0 0 1\r\nx\r\n", abi::CopyRule::WriteAll},
+        {"add k 0 0 1\r\nx\r\n", abi::CopyRule::WriteAll},
+        {"replace k 0 0 1\r\nx\r\n", abi::CopyRule::WriteAll},
+        {"append k 0 0 1\r\nx\r\n", abi::CopyRule::WriteAll},
+        {"prepend k 0 0 1 noreply\r\nx\r\n", abi::CopyRule::WriteAll},
+        {"cas k 0 0 1 99\r\nx\r\n", abi::CopyRule::WritePrimary},
+        {"incr n 1\r\n", abi::CopyRule::WriteAll},
+        {"decr n 1\r\n", abi::CopyRule::WriteAll},
+        {"touch k 10\r\n", abi::CopyRule::WriteAll},
+        {"delete k\r\n", abi::CopyRule::WriteAll},
+        {"delete k 0 noreply\r\n", abi::CopyRule::WriteAll},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.input);
+        for (std::size_t chunk : {std::size_t{1}, std::size_t{2}, std::size_t{7}, c.input.size()}) {
+            CAPTURE(chunk);
+            auto reqs = parse_requests(c.input, chunk);
+            REQUIRE(reqs.size() == 1);
+            CHECK(reqs[0].info.route == abi::Route::Forward);
+            CHECK(reqs[0].info.copies == c.copies);
+        }
+    }
+    // Broadcast, or answered by the proxy: never sent by a copy rule.
+    for (const char* input : {"flush_all\r\n", "verbosity 1\r\n", "version\r\n", "stats\r\n", "get\r\n", "bogus\r\n",
+                              "set k 0 0 x\r\n", "set k 0 0 2\r\nabcd\r\n", "incr n x\r\n"}) {
+        CAPTURE(input);
+        auto reqs = parse_requests(input, 3);
+        REQUIRE_FALSE(reqs.empty());
+        CHECK(reqs[0].info.route != abi::Route::Forward);
+        CHECK(reqs[0].info.copies == abi::CopyRule::Unclassified);
+    }
+}
+
+// A pool with copies sends a noreply request without " noreply" so that it
+// hears every copy; what is left must be the same command, answered.
+TEST_CASE("memcache noreply: the span to drop, whatever the chunking") {
+    struct Case {
+        std::string request;
+        std::string answered;  // "" when nothing is to be dropped
+    };
+    const Case cases[] = {
+        {"get a\r\n", ""},
+        {"set k 0 0 5 noreply\r\nhello\r\n", "set k 0 0 5\r\nhello\r\n"},
+        {"set k2 0 0 7 noreply\r\nnoreply\r\n", "set k2 0 0 7\r\nnoreply\r\n"},
+        {"set k 0 0 1\r\nx\r\n", ""},
+        {"cas k 0 0 1 99 noreply\r\nz\r\n", "cas k 0 0 1 99\r\nz\r\n"},
+        {"incr n 5 noreply\r\n", "incr n 5\r\n"},
+        {"decr n 1   noreply \r\n", "decr n 1   \r\n"},
+        {"incr n 1 noreply\n", "incr n 1\n"},
+        {"delete k noreply\r\n", "delete k\r\n"},
+        {"delete k 0 noreply\r\n", "delete k 0\r\n"},
+        {"touch k 10 noreply\r\n", "touch k 10\r\n"},
+        {"get noreply\r\n", ""},  // a key
+        {"delete noreply\r\n", ""},
+    };
+    std::string stream;
+    for (const Case& c : cases) stream += c.request;
+    for (std::size_t chunk = 1; chunk <= stream.size(); ++chunk) {
+        CAPTURE(chunk);
+        auto reqs = parse_requests(stream, chunk);
+        REQUIRE(reqs.size() == std::size(cases));
+        for (std::size_t i = 0; i < reqs.size(); ++i) {
+            const Case& c = cases[i];
+            const abi::RequestInfo& info = reqs[i].info;
+            CAPTURE(c.request);
+            REQUIRE(reqs[i].bytes == c.request);
+            CHECK(info.route == abi::Route::Forward);
+            if (c.answered.empty()) {
+                CHECK_FALSE(info.noreply);
+                CHECK(info.noreply_len == 0);
+                continue;
+            }
+            CHECK(info.noreply);
+            REQUIRE(info.noreply_len == 8);
+            REQUIRE(info.noreply_at + info.noreply_len <= c.request.size());
+            CHECK(c.request.substr(info.noreply_at, info.noreply_len) == " noreply");
+            std::string answered = c.request;
+            answered.erase(info.noreply_at, info.noreply_len);
+            CHECK(answered == c.answered);
+        }
+    }
+    for (const Case& c : cases) {
+        if (c.answered.empty()) continue;
+        CAPTURE(c.answered);
+        auto noreply = parse_requests(c.request, c.request.size());
+        auto answered = parse_requests(c.answered, c.answered.size());
+        REQUIRE(answered.size() == 1);
+        CHECK(answered[0].info.route == abi::Route::Forward);
+        CHECK(answered[0].info.command == noreply[0].info.command);
+        CHECK(answered[0].info.copies == noreply[0].info.copies);
+        CHECK(answered[0].keys == noreply[0].keys);
+        CHECK_FALSE(answered[0].info.noreply);
+        CHECK(answered[0].info.noreply_len == 0);
+    }
+}
+
+TEST_CASE("memcache responses: a retrieval with no value is a miss, at every chunk size") {
+    const std::vector<std::pair<std::string, bool>> replies = {
+        {"END\r\n", true},
+        {"VALUE k 0 1\r\nx\r\nEND\r\n", false},
+        {"VALUE k 0 0\r\n\r\nEND\r\n", false},
+        {"VALUE a 0 1 7\r\nx\r\nVALUE b 0 1 8\r\ny\r\nEND\r\n", false},
+        {"VALUE k 0 2\r\nab\r\nSERVER_ERROR out of memory writing get response\r\n", false},
+        {"SERVER_ERROR out of memory\r\n", false},
+        {"CLIENT_ERROR bad command line format\r\n", false},
+        {"ERROR\r\n", false},
+        {"STORED\r\n", false},
+        {"NOT_FOUND\r\n", false},
+        {"42\r\n", false},
+    };
+    for (const auto& [reply, miss] : replies) {
+        for (std::size_t chunk = 1; chunk <= reply.size(); ++chunk) {
+            CAPTURE(reply);
+            CAPTURE(chunk);
+            auto [status, info] = parse_response_info(reply, chunk);
+            CHECK(status == abi::ParseStatus::Done);
+            CHECK(info.is_miss == miss);
         }
     }
 }
