@@ -66,6 +66,9 @@ constexpr bool table_is_sane() {
         // Only commands whose every key can be found are split.
         if (c.merge != Merge::None && c.keys != KeyRule::All && c.keys != KeyRule::Pairs)
             return false;
+        // Every command sent to a server has a copy rule (the core refuses an
+        // Unclassified one in a pool with copies); one the proxy answers has none.
+        if ((c.keys == KeyRule::Proxy) != (c.copies == abi::CopyRule::Unclassified)) return false;
     }
     return true;
 }

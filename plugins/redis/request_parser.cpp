@@ -2,7 +2,8 @@
 // inline form ("PING\r\n") redis accepts from telnet users.
 //
 // The parser reads whole only the arguments it must look at (the command
-// name, keys, EVAL's numkeys, CONFIG's subcommand, every argument of a
+// name, keys, EVAL's numkeys, CONFIG's subcommand, SET's 3-byte options
+// (GET changes how a pool with copies sends it), every argument of a
 // command the proxy answers itself, the arguments an error reply quotes); a
 // value is consumed piecewise wherever the chunk ends, so values are never
 // moved. A request the proxy cannot forward (unknown command, wrong argument
@@ -31,6 +32,7 @@ struct State {
     bool unknown;          // not a command the proxy forwards
     bool only_first_key;   // a multi-key command that is not split: route by the first key
     bool config_get;       // CONFIG GET, the one CONFIG subcommand that goes to a server
+    bool set_get;          // SET ... GET: replies the old value
     std::uint16_t local;   // the proxy's reply, once decided
     std::uint32_t argc;
     std::uint32_t argi;    // the argument being read
@@ -51,6 +53,7 @@ enum class Role : std::uint8_t {
     NumKeys,
     Argument,    // of a command the proxy answers: reported whole, for proxy_commands.cpp
     Subcommand,  // CONFIG's
+    Option,      // SET's, after the value
     Quoted,
     Skip,
 };
@@ -74,7 +77,8 @@ Role role_of(const State& s) {
     case KeyRule::OneServer:
         return s.argi == 1 && is(&c, cmd::config) ? Role::Subcommand : Role::Skip;
     case KeyRule::First:
-        return s.argi == 1 ? Role::Key : Role::Skip;
+        if (s.argi == 1) return Role::Key;
+        return s.argi >= 3 && is(&c, cmd::set) ? Role::Option : Role::Skip;
     case KeyRule::All:
         return s.argi == 1 || !s.only_first_key ? Role::Key : Role::Skip;
     case KeyRule::Pairs:
@@ -94,6 +98,8 @@ bool read_whole(Role role, std::uint64_t len) {
         return false;
     case Role::Quoted:
         return static_cast<std::int64_t>(len) <= kMaxQuoted;
+    case Role::Option:
+        return len == 3;  // only "get" matters; EX's number and the rest are skipped
     default:
         return true;
     }
@@ -164,6 +170,11 @@ void on_argument(State& s, std::string_view arg, abi::RequestInfo& info, abi::Re
             s.local = kReplySubcommand;
         }
         return;
+    case Role::Option:
+        // A "get" where EX's number belongs is an error from redis, so
+        // taking it for the option only sends that error the safe way.
+        s.set_get |= equals_ignoring_case(arg, "get");
+        return;
     case Role::Quoted:
         if (s.quoted == s.argi) {  // only while every argument before was quoted
             sink.key(arg.data(), arg.size());
@@ -174,6 +185,12 @@ void on_argument(State& s, std::string_view arg, abi::RequestInfo& info, abi::Re
     case Role::Skip:
         return;
     }
+}
+
+// How a pool with copies sends a forwarded command: its row's rule, except
+// that SET ... GET replies with the old value, as GETSET does.
+abi::CopyRule copy_rule(const State& s) {
+    return s.set_get ? abi::CopyRule::WritePrimary : s.command->copies;
 }
 
 // Every argument is read: decide the route.
@@ -199,6 +216,7 @@ void finish(State& s, abi::RequestInfo& info, abi::RequestSink& sink) {
             sink.key("", 0);
             info.route = abi::Route::Forward;
             info.local_reply = kNoLocalReply;
+            info.copies = copy_rule(s);
         }
     } else if (s.command->keys == KeyRule::Eval && s.numkeys_bad) {
         info.local_reply = kReplyNotInteger;  // redis's checks, in redis's order
@@ -211,6 +229,7 @@ void finish(State& s, abi::RequestInfo& info, abi::RequestSink& sink) {
     } else {
         info.route = abi::Route::Forward;
         info.local_reply = kNoLocalReply;
+        info.copies = copy_rule(s);
     }
 }
 

@@ -1,7 +1,8 @@
 // Streaming parser for redis replies (RESP): simple strings, errors,
 // integers, bulk strings and arrays nested to any depth. The elements of a
 // top-level array are reported as records, so MGET's fragments can be merged
-// in key order by reference.
+// in key order by reference. A nil reply, or an array of nils only (an MGET
+// that found none of its keys), is a miss: another copy may have the key.
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -24,6 +25,7 @@ enum Phase : std::uint8_t { kHeader = 0, kBulk };
 struct State {
     std::uint8_t phase;
     bool in_array;                 // the reply is an array and its elements are being read
+    bool any_value;                // a top-level element that is not nil was read
     std::uint64_t top_pending;     // elements of the top-level array still to read
     std::uint64_t nested_pending;  // values still to read inside the current element (0: between elements)
     std::uint64_t remaining;       // bulk bytes (with CRLF) still to skip
@@ -44,16 +46,23 @@ abi::ParseResult parse_response(abi::ParserState& raw, const char* data, std::si
     const std::uint64_t base = sink.offset();
     std::size_t pos = 0;
 
-    // A value (of any type) is complete. Returns true when the whole reply is.
-    auto value_done = [&]() {
+    // A value (of any type; `nil`: "$-1" or "*-1") is complete. Returns
+    // true when the whole reply is.
+    auto value_done = [&](bool nil) {
         if (!s.in_array) {
-            return true;  // the reply was this one value
+            info.is_miss = nil;  // the reply was this one value
+            return true;
         }
-        if (s.nested_pending > 0 && --s.nested_pending > 0) {
-            return false;  // inside an element still
+        if (s.nested_pending > 0) {
+            if (--s.nested_pending > 0) {
+                return false;  // inside an element still
+            }
+            nil = false;  // the element was an array, of nils or not
         }
+        s.any_value |= !nil;
         sink.record(s.element_begin, base + pos, {nullptr, 0});
         if (--s.top_pending == 0) {
+            info.is_miss = !s.any_value;
             return true;
         }
         s.element_begin = base + pos;
@@ -69,7 +78,7 @@ abi::ParseResult parse_response(abi::ParserState& raw, const char* data, std::si
                 break;
             }
             s.phase = kHeader;
-            if (value_done()) {
+            if (value_done(false)) {
                 return {abi::ParseStatus::Done, pos};
             }
             continue;
@@ -91,6 +100,7 @@ abi::ParseResult parse_response(abi::ParserState& raw, const char* data, std::si
             info.is_integer = type == ':';
         }
         std::int64_t n = 0;
+        bool nil = false;
         switch (type) {
         case '+':
         case '-':
@@ -106,7 +116,8 @@ abi::ParseResult parse_response(abi::ParserState& raw, const char* data, std::si
                 s.remaining = static_cast<std::uint64_t>(n) + 2;
                 continue;
             }
-            break;  // null bulk
+            nil = true;  // null bulk
+            break;
         case '*':
             if (!parse_int64(rest, &n) || n < -1) return {abi::ParseStatus::Error, line_start};
             // pending[] counts in 32 bits: a larger count (no redis sends
@@ -128,11 +139,12 @@ abi::ParseResult parse_response(abi::ParserState& raw, const char* data, std::si
                 }
                 continue;
             }
-            break;  // empty or null array
+            nil = n < 0;  // a null array; an empty one is a value
+            break;
         default:
             return {abi::ParseStatus::Error, line_start};
         }
-        if (value_done()) {
+        if (value_done(nil)) {
             return {abi::ParseStatus::Done, pos};
         }
     }

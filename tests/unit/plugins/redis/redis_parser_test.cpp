@@ -265,3 +265,77 @@ TEST_CASE("redis replies nested to any depth parse whole, and the next reply is 
                                                      "*2\r\n" + nested(12, "+a\r\n") + "$1\r\nb\r\n"});
     }
 }
+
+TEST_CASE("redis requests carry their command's copy rule, SET ... GET the primary's") {
+    struct Case {
+        std::string input;
+        abi::CopyRule copies;
+    };
+    const Case cases[] = {
+        {resp({"GET", "k"}), abi::CopyRule::Read},
+        {resp({"mget", "a", "b"}), abi::CopyRule::Read},
+        {resp({"HGET", "h", "f"}), abi::CopyRule::ReadPrimary},
+        {resp({"COMMAND"}), abi::CopyRule::ReadPrimary},
+        {resp({"CONFIG", "GET", "save"}), abi::CopyRule::ReadPrimary},
+        {resp({"SET", "k", "v"}), abi::CopyRule::WriteAll},
+        {resp({"SET", "k", "v", "EX", "100"}), abi::CopyRule::WriteAll},
+        {resp({"SET", "k", "get"}), abi::CopyRule::WriteAll},  // "get" is the value
+        {resp({"SET", "k", std::string(5000, 'v'), "NX", "GET"}), abi::CopyRule::WritePrimary},
+        {resp({"set", "k", "v", "gEt", "PX", "5"}), abi::CopyRule::WritePrimary},
+        {"set k v get\r\n", abi::CopyRule::WritePrimary},
+        {"SET k v\r\n", abi::CopyRule::WriteAll},
+        {resp({"MSET", "a", "1", "b", "2"}), abi::CopyRule::WriteAll},
+        {resp({"DEL", "a", "b"}), abi::CopyRule::WriteAll},
+        {resp({"GETSET", "k", "get"}), abi::CopyRule::WritePrimary},
+        {resp({"SPOP", "s"}), abi::CopyRule::WritePrimary},
+        {resp({"EVAL", "return 1", "1", "k"}), abi::CopyRule::WritePrimary},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.input);
+        for (std::size_t chunk : {std::size_t{1}, std::size_t{2}, std::size_t{7}, c.input.size()}) {
+            CAPTURE(chunk);
+            auto reqs = parse_requests(c.input, chunk);
+            REQUIRE(reqs.size() == 1);
+            CHECK(reqs[0].info.route == abi::Route::Forward);
+            CHECK(reqs[0].info.copies == c.copies);
+            CHECK(reqs[0].info.noreply_len == 0);
+        }
+    }
+    // What the proxy answers has no rule: it is never sent.
+    for (const std::string& input : {resp({"PING"}), resp({"FOO", "a"}), resp({"GET"}), resp({"SET", "k"})}) {
+        CAPTURE(input);
+        auto reqs = parse_requests(input, 3);
+        REQUIRE(reqs.size() == 1);
+        CHECK(reqs[0].info.route == abi::Route::Local);
+        CHECK(reqs[0].info.copies == abi::CopyRule::Unclassified);
+    }
+}
+
+TEST_CASE("redis replies: a nil, or an array of nils only, is a miss, at every chunk size") {
+    const std::pair<std::string, bool> replies[] = {
+        {"$-1\r\n", true},
+        {"*-1\r\n", true},
+        {"*1\r\n$-1\r\n", true},
+        {"*3\r\n$-1\r\n$-1\r\n$-1\r\n", true},  // an MGET that found none of its keys
+        {"*2\r\n*-1\r\n$-1\r\n", true},
+        {"*3\r\n$-1\r\n$1\r\na\r\n$-1\r\n", false},  // found one
+        {"*2\r\n$0\r\n\r\n$-1\r\n", false},          // an empty string is a value
+        {"*1\r\n*2\r\n$-1\r\n$-1\r\n", false},       // the element is an array
+        {"*1\r\n*0\r\n", false},
+        {"*0\r\n", false},
+        {"$1\r\na\r\n", false},
+        {"$0\r\n\r\n", false},
+        {"+OK\r\n", false},
+        {":0\r\n", false},
+        {"-ERR nope\r\n", false},
+    };
+    for (const auto& [reply, miss] : replies) {
+        for (std::size_t chunk = 1; chunk <= reply.size() + 1; ++chunk) {
+            CAPTURE(reply);
+            CAPTURE(chunk);
+            Reply r = parse_reply(reply + "+NEXT\r\n", chunk);
+            CHECK(r.size == reply.size());
+            CHECK(r.info.is_miss == miss);
+        }
+    }
+}
