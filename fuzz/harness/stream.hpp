@@ -23,7 +23,9 @@
 //    request and follows a key; a record is [begin, end) inside its response,
 //    records are in order and do not overlap, and a record's key lies in
 //    bytes this response consumed;
-//  - a request routed Forward has a key (the core reads keys[0]);
+//  - a request routed Forward has a key (the core reads keys[0]) and a copy
+//    rule (a pool with copies refuses one without); a noreply span lies in
+//    a noreply request;
 //  - parsing a stream in one chunk and in the fuzzer-chosen chunks gives the
 //    same messages (info, keys, payloads, records, sizes) and the same end.
 //
@@ -380,6 +382,11 @@ struct ResponseSide {
 inline void check_finished(const RequestMessage& m) {
     CACHEMUX_FUZZ_CHECK(m.info.route != abi::Route::Forward || !m.keys.empty(),
                         "a request routed Forward without a key (the core reads keys[0])");
+    CACHEMUX_FUZZ_CHECK(m.info.route != abi::Route::Forward || m.info.copies != abi::CopyRule::Unclassified,
+                        "a request routed Forward without a copy rule (a pool with copies refuses it)");
+    CACHEMUX_FUZZ_CHECK(m.info.noreply_len == 0 || m.info.noreply, "a noreply span in a request that is not noreply");
+    CACHEMUX_FUZZ_CHECK(m.info.noreply_at + std::uint64_t{m.info.noreply_len} <= m.bytes.size(),
+                        "a noreply span beyond the request's bytes");
     CACHEMUX_FUZZ_CHECK(m.payloads.size() <= m.keys.size(), "more payloads than keys");
     for (const abi::KeyPayload& p : m.payloads) {
         CACHEMUX_FUZZ_CHECK(p.begin + p.size <= m.bytes.size(), "a key payload beyond the request's bytes");
@@ -462,12 +469,13 @@ Stream<typename Side::Message> drive(const abi::Protocol& protocol, std::string_
 
 inline bool same_info(const abi::RequestInfo& a, const abi::RequestInfo& b) {
     return a.command == b.command && a.route == b.route && a.noreply == b.noreply &&
-           a.close_after == b.close_after && a.local_reply == b.local_reply;
+           a.close_after == b.close_after && a.local_reply == b.local_reply && a.copies == b.copies &&
+           a.noreply_at == b.noreply_at && a.noreply_len == b.noreply_len;
 }
 
 inline bool same_info(const abi::ResponseInfo& a, const abi::ResponseInfo& b) {
     return a.is_error == b.is_error && a.forward_failed == b.forward_failed && a.is_integer == b.is_integer &&
-           a.integer == b.integer;
+           a.integer == b.integer && a.is_miss == b.is_miss;
 }
 
 inline bool same_payloads(const std::vector<abi::KeyPayload>& a, const std::vector<abi::KeyPayload>& b) {
@@ -601,11 +609,24 @@ inline RequestMessage one_request(const abi::Protocol& protocol, std::string_vie
 
 // ------------------------------------------------------------ consumers
 
+// A pool with copies sends a noreply request without its noreply span, to
+// hear every copy's answer: what is left must be the same command, answered.
+inline void check_without_noreply(const abi::Protocol& protocol, const RequestMessage& m) {
+    std::string answered = m.bytes;
+    answered.erase(m.info.noreply_at, m.info.noreply_len);
+    RequestMessage a = one_request(protocol, answered, "a request without its noreply span");
+    CACHEMUX_FUZZ_CHECK(a.info.route == m.info.route && a.info.command == m.info.command &&
+                            a.info.copies == m.info.copies && !a.info.noreply && a.keys == m.keys,
+                        "without its noreply span, \"" + escaped(m.bytes) + "\" is not the same command answered: \"" +
+                            escaped(answered) + "\"");
+}
+
 // What the core does with a finished request, checked: a Local request's
 // reply (when `reply_is_response` says servers could send it) parses as one
-// response; a Forward request with several keys is split as the core splits
-// it, and each fragment parses back as one Forward request carrying exactly
-// its keys (and their payloads).
+// response; a Forward request with a noreply span parses, without it, as the
+// same request answered; a Forward request with several keys is split as the
+// core splits it, and each fragment parses back as one Forward request
+// carrying exactly its keys (and their payloads).
 inline void check_request_consumers(const abi::Protocol& protocol, const RequestMessage& m,
                                     bool (*reply_is_response)(std::uint16_t local_reply),
                                     const abi::LocalContext& context) {
@@ -617,6 +638,9 @@ inline void check_request_consumers(const abi::Protocol& protocol, const Request
             one_response(protocol, w.out, "the local reply " + std::to_string(m.info.local_reply));
         }
         return;
+    }
+    if (m.info.route == abi::Route::Forward && m.info.noreply_len > 0) {
+        check_without_noreply(protocol, m);
     }
     if (m.info.route != abi::Route::Forward || m.keys.size() < 2) {
         return;
