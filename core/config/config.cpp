@@ -5,7 +5,8 @@
 // nutcracker checks a file in three passes and so does this reader:
 //   1. the shape of the YAML (conf_validate_document/_tokens/_structure):
 //      one document, a mapping of pool names to mappings whose values are
-//      scalars or, for exactly one key per pool, a list of scalars;
+//      scalars or, for exactly one key per pool, a list of scalars (but for
+//      cachemux's `replicas:`, whose shape is its own: replicas_config.cpp);
 //   2. every "key: value" (and every list item) through its key's setter
 //      (conf_set_num, conf_set_bool, conf_set_listen, conf_add_server, ...);
 //   3. each pool as a whole, then the pools together (conf_validate_pool,
@@ -82,6 +83,10 @@ void check_structure(const YamlNode& root, const std::string& file) {
             if (key.kind != Kind::Scalar) {
                 fail(file, key.line, name.value,
                      std::string("a key must be a scalar, not ") + kind_name(key));
+            }
+            if (key.value == config_detail::kReplicasKey) {
+                config_detail::check_replicas_shape(file, name.value, key, value);
+                continue;  // a list of mappings, and not the pool's one list
             }
             if (value.kind == Kind::Map) {
                 fail(file, value.line, name.value, key.value,
@@ -213,7 +218,9 @@ Config parse_config(const std::string& yaml_text, const std::string& file, const
             const YamlNode& key = body.items[j];
             const YamlNode& value = body.items[j + 1];
             check_not_empty(file, key, &name.value, nullptr);
-            if (value.kind == Kind::Seq) {
+            if (key.value == config_detail::kReplicasKey) {
+                parser.add_replicas(key, value);  // a tree of its own (check_replicas_shape)
+            } else if (value.kind == Kind::Seq) {
                 for (const YamlNode& item : value.items) {
                     check_not_empty(file, item, &name.value, &key.value);
                     parser.handle(key, item);

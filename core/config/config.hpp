@@ -75,7 +75,9 @@ struct PoolConfig {
     // Not nutcracker's: a server rejoining the ring after an ejection is
     // first emptied (memcache flush_all), so that it cannot serve values
     // written elsewhere while it was out. Needs auto_eject_hosts; refused on
-    // redis pools.
+    // redis pools. In a memcache pool with `replicas` and auto_eject_hosts it
+    // defaults to true and cannot be false (a rejoining copy would serve
+    // values older than its outage).
     bool flush_on_rejoin = false;
     // Not nutcracker's: the protocol plugin by name. Without the key it is
     // "redis" for `redis: true`, else "memcache"; `protocol: redis` makes a

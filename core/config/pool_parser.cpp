@@ -36,7 +36,9 @@ std::size_t rfind_before(std::string_view s, char c, std::size_t end) {
 constexpr std::string_view kKnownKeys =
     "listen, hash, hash_tag, distribution, timeout, backlog, client_connections, redis, "
     "tcpkeepalive, redis_auth, redis_db, preconnect, auto_eject_hosts, server_connections, "
-    "server_retry_timeout, server_failure_limit, flush_on_rejoin, protocol, servers";
+    "server_retry_timeout, server_failure_limit, flush_on_rejoin, protocol, servers, "
+    // cachemux's keys for copies (replicas_config.cpp).
+    "replicas, write, read, read_failover";
 
 }  // namespace
 
@@ -46,10 +48,11 @@ PoolParser::PoolParser(const std::string& file, const YamlNode& name, const Host
     pool_.line = name.line;
 }
 
-void PoolParser::handle(const YamlNode& key, const YamlNode& value) {
+// Records the key's line; every setter but conf_add_server refuses a
+// second value.
+void PoolParser::note_key(const YamlNode& key, const YamlNode& value) {
     const std::string& k = key.value;
     if (k != "servers") {
-        // Every setter but conf_add_server refuses a second value.
         auto [it, inserted] = seen_.emplace(k, key.line);
         if (!inserted && known(k)) {
             if (it->second == key.line) {
@@ -60,7 +63,11 @@ void PoolParser::handle(const YamlNode& key, const YamlNode& value) {
         }
     }
     pool_.key_lines.emplace(k, key.line);
+}
 
+void PoolParser::handle(const YamlNode& key, const YamlNode& value) {
+    note_key(key, value);
+    const std::string& k = key.value;
     const std::string& v = value.value;
     if (k == "listen") {
         set_listen(key, value);
@@ -105,14 +112,14 @@ void PoolParser::handle(const YamlNode& key, const YamlNode& value) {
     } else if (k == "protocol") {
         pool_.protocol = v;
     } else if (k == "servers") {
-        add_server(key, value);
-    } else {
+        add_server(key, value, pool_.servers);
+    } else if (!set_copy_policy(key, value)) {
         fail(file_, key.line, pool_.name, k,
              "unknown key (known keys: " + std::string(kKnownKeys) + ")");
     }
 }
 
-// conf_validate_pool().
+// conf_validate_pool(), with the cachemux keys' own rules.
 PoolConfig PoolParser::finish() {
     const std::string& name = pool_.name;
     if (!listen_set_) {
@@ -127,6 +134,8 @@ PoolConfig PoolParser::finish() {
         fail(file_, pool_.line_of("redis_auth"), name, "redis_auth",
              "is only valid for a redis pool (add 'redis: true')");
     }
+    check_copies();
+    resolve_flush_on_rejoin();
     if (pool_.flush_on_rejoin && pool_.redis) {
         fail(file_, pool_.line_of("flush_on_rejoin"), name, "flush_on_rejoin",
              "is refused on a redis pool: flushing a rejoining redis server would destroy "
@@ -140,23 +149,53 @@ PoolConfig PoolParser::finish() {
     if (pool_.servers.empty()) {
         fail(file_, pool_.line_of("servers"), name, "servers", "the pool has no servers");
     }
-    // Duplicate names; nutcracker sorts the servers to find them, and
-    // keeps them sorted (see PoolConfig::servers).
-    std::stable_sort(pool_.servers.begin(), pool_.servers.end(),
-                     [](const ServerConfig& a, const ServerConfig& b) { return nc_less(a.name, b.name); });
-    for (std::size_t i = 0; i + 1 < pool_.servers.size(); ++i) {
-        const ServerConfig& a = pool_.servers[i];
-        const ServerConfig& b = pool_.servers[i + 1];
-        if (nc_compare(a.name, b.name) == 0) {
-            const ServerConfig& later = a.line > b.line ? a : b;
-            const ServerConfig& earlier = a.line > b.line ? b : a;
-            fail(file_, later.line, name, "servers",
-                 "duplicate server name " + show(a.name) + " (also the name of " +
-                     show(earlier.pname) + " on line " + std::to_string(earlier.line) +
+    sort_servers();
+    return std::move(pool_);
+}
+
+// Duplicate names; nutcracker sorts the servers to find them, and keeps
+// them sorted (see PoolConfig::servers). Each copy is sorted the same way,
+// so that its placement is nutcracker's for its list, and a name may not
+// repeat across copies either: the stats list every copy's servers under
+// the pool, by name.
+void PoolParser::sort_servers() {
+    auto by_name = [](const ServerConfig& a, const ServerConfig& b) { return nc_less(a.name, b.name); };
+    std::stable_sort(pool_.servers.begin(), pool_.servers.end(), by_name);
+    for (auto& copy : pool_.replicas) std::stable_sort(copy.begin(), copy.end(), by_name);
+
+    struct Named {
+        const ServerConfig* server;
+        std::size_t copy;  // 0: `servers`, i: replica i
+    };
+    std::vector<Named> all;
+    for (const ServerConfig& s : pool_.servers) all.push_back({&s, 0});
+    for (std::size_t c = 0; c < pool_.replicas.size(); ++c) {
+        for (const ServerConfig& s : pool_.replicas[c]) all.push_back({&s, c + 1});
+    }
+    std::stable_sort(all.begin(), all.end(),
+                     [](const Named& a, const Named& b) { return nc_less(a.server->name, b.server->name); });
+    auto copy_name = [](std::size_t copy) {
+        return copy == 0 ? std::string("in 'servers'") : "in replica " + std::to_string(copy);
+    };
+    for (std::size_t i = 0; i + 1 < all.size(); ++i) {
+        if (nc_compare(all[i].server->name, all[i + 1].server->name) != 0) continue;
+        bool swap = all[i].server->line > all[i + 1].server->line;
+        const Named& later = swap ? all[i] : all[i + 1];
+        const Named& earlier = swap ? all[i + 1] : all[i];
+        const ServerConfig& s = *earlier.server;
+        if (later.copy == 0 && earlier.copy == 0) {
+            fail(file_, later.server->line, pool_.name, "servers",
+                 "duplicate server name " + show(s.name) + " (also the name of " + show(s.pname) +
+                     " on line " + std::to_string(s.line) +
                      "; give the servers distinct names with 'host:port:weight name')");
         }
+        fail(file_, later.server->line, pool_.name, later.copy == 0 ? "servers" : "replicas",
+             "duplicate server name " + show(s.name) + " " + copy_name(later.copy) + " (also the name of " +
+                 show(s.pname) + " on line " + std::to_string(s.line) + ", " + copy_name(earlier.copy) +
+                 "; the stats list every copy's servers under the pool, so names must differ across "
+                 "'servers' and every replica: give the servers distinct names with "
+                 "'host:port:weight name')");
     }
-    return std::move(pool_);
 }
 
 // `redis: true` is `protocol: redis`; a pool that names its protocol is
@@ -272,7 +311,9 @@ void PoolParser::resolve(const YamlNode& key, const YamlNode& value, const std::
 
 // conf_add_server(): "host:port:weight [name]" or "/path:weight [name]",
 // split from the end exactly as nutcracker splits it.
-void PoolParser::add_server(const YamlNode& key, const YamlNode& value) {
+// `into` is the pool's `servers` or one replica's list: both take the same
+// lines, with the same errors.
+void PoolParser::add_server(const YamlNode& key, const YamlNode& value, std::vector<ServerConfig>& into) {
     const std::string& v = value.value;
     auto bad = [&](const std::string& why) {
         fail(file_, value.line, pool_.name, key.value, "invalid server " + show(v) + ": " + why);
@@ -336,7 +377,7 @@ void PoolParser::add_server(const YamlNode& key, const YamlNode& value) {
         // colon included, as nutcracker names it.
         server.name = v.substr(0, addr.size() + 1 + port_len);
     }
-    pool_.servers.push_back(std::move(server));
+    into.push_back(std::move(server));
 }
 
 }  // namespace cachemux::config_detail

@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "../../core/config/config.hpp"
 #include "stream.hpp"
@@ -30,6 +31,39 @@ inline std::string numeric_resolver(const std::string& host, int) {
 // nutcracker's order for pools and servers: shorter names first, then bytewise.
 inline bool nc_ordered(const std::string& a, const std::string& b) {
     return a.size() != b.size() ? a.size() < b.size() : a.compare(b) < 0;
+}
+
+// One copy's servers (the pool's `servers`, or a replica's); `names`
+// gathers the names of the copies checked so far.
+inline void check_servers(const std::vector<ServerConfig>& servers, std::set<std::string>& names) {
+    CACHEMUX_FUZZ_CHECK(!servers.empty(), "a copy without servers");
+    for (std::size_t j = 0; j < servers.size(); ++j) {
+        const ServerConfig& s = servers[j];
+        // The name may be empty: "host:port:weight " (quoted, a blank after the
+        // weight) has an empty name part, in nutcracker 0.5.0 as here.
+        CACHEMUX_FUZZ_CHECK(s.weight >= 1 && s.line >= 1, "a bad server");
+        CACHEMUX_FUZZ_CHECK(s.endpoint.is_unix() ? s.endpoint.port == 0
+                                                 : s.endpoint.port >= 1 && s.endpoint.port <= 65535,
+                            "a bad server endpoint");
+        if (j > 0) {
+            CACHEMUX_FUZZ_CHECK(nc_ordered(servers[j - 1].name, s.name),
+                                "servers not in nutcracker's order, or a duplicate server name");
+        }
+        CACHEMUX_FUZZ_CHECK(names.insert(s.name).second, "a server name in two copies");
+    }
+}
+
+// `replicas:` and its policies (not nutcracker's).
+inline void check_copies(const PoolConfig& pool) {
+    bool policies = pool.key_lines.count("write") || pool.key_lines.count("read") ||
+                    pool.key_lines.count("read_failover");
+    CACHEMUX_FUZZ_CHECK(!policies || !pool.replicas.empty(), "a copy policy without replicas");
+    if (pool.replicas.empty()) return;
+    CACHEMUX_FUZZ_CHECK(pool.copies() <= 8, "more than 8 copies");
+    CACHEMUX_FUZZ_CHECK(pool.timeout_ms > 0, "replicas without a timeout");
+    CACHEMUX_FUZZ_CHECK(pool.flush_on_rejoin == (pool.auto_eject_hosts && !pool.redis),
+                        "a replicated memcache pool that ejects but does not flush, or one that flushes "
+                        "without ejecting");
 }
 
 inline void check_config(const Config& config) {
@@ -64,19 +98,10 @@ inline void check_config(const Config& config) {
         CACHEMUX_FUZZ_CHECK(!pool.flush_on_rejoin || (pool.auto_eject_hosts && !pool.redis),
                             "flush_on_rejoin without auto_eject_hosts or on redis");
         CACHEMUX_FUZZ_CHECK(!pool.servers.empty(), "a pool without servers");
-        for (std::size_t j = 0; j < pool.servers.size(); ++j) {
-            const ServerConfig& s = pool.servers[j];
-            // The name may be empty: "host:port:weight " (quoted, a blank after the
-            // weight) has an empty name part, in nutcracker 0.5.0 as here.
-            CACHEMUX_FUZZ_CHECK(s.weight >= 1 && s.line >= 1, "a bad server");
-            CACHEMUX_FUZZ_CHECK(s.endpoint.is_unix() ? s.endpoint.port == 0
-                                                     : s.endpoint.port >= 1 && s.endpoint.port <= 65535,
-                                "a bad server endpoint");
-            if (j > 0) {
-                CACHEMUX_FUZZ_CHECK(nc_ordered(pool.servers[j - 1].name, s.name),
-                                    "servers not in nutcracker's order, or a duplicate server name");
-            }
-        }
+        check_copies(pool);
+        std::set<std::string> names;  // across every copy
+        check_servers(pool.servers, names);
+        for (const auto& copy : pool.replicas) check_servers(copy, names);
     }
 }
 
