@@ -104,6 +104,7 @@ void invalidate(Upstream& upstream, const Request* unit, std::uint32_t server) {
         return;
     }
     for (const abi::KeyRef& key : unit->keys) {
+        ++upstream.stats().copies.copy_invalidations;
         Request* repair = upstream.worker().requests().get();
         repair->origin = Request::Origin::Repair;
         MessageBytesWriter writer(repair->bytes, upstream.worker().scratch(), repair);
@@ -189,6 +190,9 @@ void read_done(Upstream& upstream, Request* unit, Request* attempt) {
     const bool miss_fails_over = attempt->reply_info.is_miss && unit->info.copies == CopyRule::Read &&
                                  upstream.pool().config().read_failover_on_miss;
     if (!error && !miss_fails_over) {
+        if (attempt != unit->fragments.front()) {
+            ++upstream.stats().copies.copy_failovers;
+        }
         finish(upstream, unit, attempt);
         return;
     }

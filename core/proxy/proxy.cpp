@@ -168,14 +168,19 @@ void Proxy::collect_stats(StatsSnapshot& snapshot) {
         for (const auto& shared : pools_) {
             StatsSnapshot::Pool pool;
             pool.name = shared->configured().config().name;
-            for (const Server& server : shared->configured().servers()) {
+            const ServerPool& configured = shared->configured();
+            for (const Server& server : configured.servers()) {
                 pool.servers.push_back({server.name, {}});
+            }
+            for (std::size_t copy = 0; configured.copies() > 1 && copy < configured.copies(); ++copy) {
+                pool.server_copy.resize(configured.copy_end(copy), static_cast<std::uint32_t>(copy));
             }
             snapshot.pools.push_back(std::move(pool));
         }
     }
     for (StatsSnapshot::Pool& pool : snapshot.pools) {
         pool.metrics = {};
+        pool.copies = {};
         for (auto& server : pool.servers) {
             server.metrics = {};
         }

@@ -94,6 +94,45 @@ void render_worker_families(std::string& out, const std::vector<StatsSnapshot::W
            });
 }
 
+// Pools with copies: which copy each server is in, and the copies' counters.
+void render_copy_families(std::string& out, const std::vector<StatsSnapshot::Pool>& pools) {
+    bool any = false;
+    for (const StatsSnapshot::Pool& pool : pools) {
+        any = any || !pool.server_copy.empty();
+    }
+    if (!any) {
+        return;
+    }
+    family_header(out, "cachemux_server_copy", "the copy (replicas:) a server belongs to, 0 for servers:",
+                  MetricKind::Gauge);
+    for (const StatsSnapshot::Pool& pool : pools) {
+        for (std::size_t i = 0; i < pool.server_copy.size() && i < pool.servers.size(); ++i) {
+            out += "cachemux_server_copy{pool=";
+            label_value(out, pool.name);
+            out += ",server=";
+            label_value(out, pool.servers[i].name);
+            out += "} " + std::to_string(pool.server_copy[i]) + "\n";
+        }
+    }
+    auto family = [&](const MetricInfo& info, auto value) {
+        std::string name = "cachemux_pool_" + std::string(info.name) + "_total";
+        family_header(out, name, info.description, info.kind);
+        for (const StatsSnapshot::Pool& pool : pools) {
+            if (pool.server_copy.empty()) {
+                continue;
+            }
+            out += name + "{pool=";
+            label_value(out, pool.name);
+            out += "} " + std::to_string(value(pool.copies)) + "\n";
+        }
+    };
+    std::size_t index = 0;
+#define CACHEMUX_PROM_COPY(metric, kind_, help_) \
+    family(kCopyMetricInfo[index++], [](const CopyMetrics& m) { return m.metric; });
+    CACHEMUX_COPY_METRICS(CACHEMUX_PROM_COPY)
+#undef CACHEMUX_PROM_COPY
+}
+
 // SIGUSR1's reloads, named as Prometheus names its own.
 void render_reload_families(std::string& out, const StatsSnapshot& snapshot) {
     auto single = [&](const char* name, std::string_view help, MetricKind kind, std::int64_t value) {
@@ -123,6 +162,9 @@ void add_to(StatsSnapshot::Pool& into, const PoolStats& from) {
         CACHEMUX_SERVER_METRICS(CACHEMUX_ADD_SERVER)
 #undef CACHEMUX_ADD_SERVER
     }
+#define CACHEMUX_ADD_COPY(metric, kind, help) add_metric(into.copies.metric, from.copies.metric.get(), MetricKind::kind);
+    CACHEMUX_COPY_METRICS(CACHEMUX_ADD_COPY)
+#undef CACHEMUX_ADD_COPY
 #undef CACHEMUX_ADD
 }
 
@@ -227,6 +269,7 @@ std::string render_prometheus(const StatsSnapshot& snapshot) {
     }
     CACHEMUX_SERVER_METRICS(CACHEMUX_PROM)
 #undef CACHEMUX_PROM
+    render_copy_families(out, snapshot.pools);
     render_worker_families(out, snapshot.workers);
     render_reload_families(out, snapshot);
     return out;

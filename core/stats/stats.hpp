@@ -17,6 +17,7 @@ struct PoolStats {
     explicit PoolStats(std::size_t servers) : servers(servers) {}
     LivePoolMetrics pool;
     std::vector<LiveServerMetrics> servers;  // in the pool's server order
+    LiveCopyMetrics copies;                  // a pool with copies only
 };
 
 struct StatsSnapshot {
@@ -28,6 +29,10 @@ struct StatsSnapshot {
         std::string name;
         PoolMetrics metrics;
         std::vector<Server> servers;
+        // A pool with copies (replicas:): each server's copy, and the
+        // copies' counters; /metrics only. Empty for a plain pool.
+        std::vector<std::uint32_t> server_copy;
+        CopyMetrics copies;
     };
 
     std::string service = "nutcracker";  // kept: scripts match on it

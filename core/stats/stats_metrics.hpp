@@ -39,6 +39,12 @@ enum class MetricKind : std::uint8_t { Counter, Gauge, Timestamp };
     X(out_queue, Gauge, "# requests in outgoing queue")                                   \
     X(out_queue_bytes, Gauge, "current request bytes in outgoing queue")
 
+// A pool with copies (replicas:): what keeping them in step did. In
+// /metrics only, and only for such pools, so nutcracker's JSON is unchanged.
+#define CACHEMUX_COPY_METRICS(X)                                                          \
+    X(copy_failovers, Counter, "reads answered by a copy after the first asked (a miss or an error before)") \
+    X(copy_invalidations, Counter, "keys deleted on a copy whose reply disagreed or that may have missed a write")
+
 // A number one thread writes (its worker) and another reads (the stats
 // port's thread). Relaxed atomic, updated by a load and a store rather than
 // a read-modify-write: on x86 that is a plain add, with no locked
@@ -66,6 +72,10 @@ struct PoolMetrics {
 
 struct ServerMetrics {
     CACHEMUX_SERVER_METRICS(CACHEMUX_FIELD)
+};
+
+struct CopyMetrics {
+    CACHEMUX_COPY_METRICS(CACHEMUX_FIELD)
 #undef CACHEMUX_FIELD
 };
 
@@ -79,6 +89,10 @@ struct alignas(64) LivePoolMetrics {
 
 struct alignas(64) LiveServerMetrics {
     CACHEMUX_SERVER_METRICS(CACHEMUX_CELL)
+};
+
+struct alignas(64) LiveCopyMetrics {
+    CACHEMUX_COPY_METRICS(CACHEMUX_CELL)
 #undef CACHEMUX_CELL
 };
 
@@ -99,6 +113,7 @@ struct MetricInfo {
 #define CACHEMUX_INFO(metric, kind, help) MetricInfo{#metric, MetricKind::kind, help},
 inline constexpr MetricInfo kPoolMetricInfo[] = {CACHEMUX_POOL_METRICS(CACHEMUX_INFO)};
 inline constexpr MetricInfo kServerMetricInfo[] = {CACHEMUX_SERVER_METRICS(CACHEMUX_INFO)};
+inline constexpr MetricInfo kCopyMetricInfo[] = {CACHEMUX_COPY_METRICS(CACHEMUX_INFO)};
 #undef CACHEMUX_INFO
 
 }  // namespace cachemux
