@@ -108,6 +108,11 @@ struct PoolConfig {
     CopyWrite copy_write = CopyWrite::All;
     CopyRead copy_read = CopyRead::Primary;
     bool read_failover_on_miss = true;  // read_failover: miss (default) | error
+    // backfill_ttl: a hit found on a later copy is written back (only if
+    // absent) to the copies that missed, expiring after this many seconds;
+    // 0 turns backfill off. A cap, since the remaining TTL of the hit is not
+    // read yet (memcached's meta commands).
+    int backfill_ttl_s = 300;
     std::size_t copies() const { return 1 + replicas.size(); }
 
     // Line of each key present in the file, for errors found after parsing

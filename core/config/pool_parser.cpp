@@ -38,7 +38,7 @@ constexpr std::string_view kKnownKeys =
     "tcpkeepalive, redis_auth, redis_db, preconnect, auto_eject_hosts, server_connections, "
     "server_retry_timeout, server_failure_limit, flush_on_rejoin, protocol, servers, "
     // cachemux's keys for copies (replicas_config.cpp).
-    "replicas, write, read, read_failover";
+    "replicas, write, read, read_failover, backfill_ttl";
 
 }  // namespace
 

@@ -28,7 +28,7 @@ using Kind = YamlNode::Kind;
 // index in a byte.
 constexpr std::size_t kMaxReplicas = 7;
 
-const char* const kPolicyKeys[] = {"write", "read", "read_failover"};
+const char* const kPolicyKeys[] = {"write", "read", "read_failover", "backfill_ttl"};
 
 const char* item_kind(const YamlNode& n) {
     return n.kind == Kind::Scalar && n.value.empty() ? "an empty item" : kind_name(n);
@@ -126,7 +126,7 @@ void PoolParser::add_replicas(const YamlNode& key, const YamlNode& list) {
     }
 }
 
-// `write`, `read` and `read_failover`; false for any other key.
+// `write`, `read`, `read_failover` and `backfill_ttl`; false for any other key.
 bool PoolParser::set_copy_policy(const YamlNode& key, const YamlNode& value) {
     using P = PoolConfig;
     const std::string& k = key.value;
@@ -138,6 +138,8 @@ bool PoolParser::set_copy_policy(const YamlNode& key, const YamlNode& value) {
                                  P::CopyRead::Spread);
     } else if (k == "read_failover") {
         pool_.read_failover_on_miss = choose(file_, pool, key, value, "miss", true, "error", false);
+    } else if (k == "backfill_ttl") {
+        pool_.backfill_ttl_s = number(key, value);
     } else {
         return false;
     }

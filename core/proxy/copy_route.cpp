@@ -113,6 +113,39 @@ void invalidate(Upstream& upstream, const Request* unit, std::uint32_t server) {
     }
 }
 
+// The hit `hit` (the unit's attempt number `index`) is written back to the
+// copies asked before it that answered a clean miss: only if the key is
+// still absent there, so that a write since wins.
+void backfill(Upstream& upstream, Request* unit, const Request* hit, std::uint32_t index) {
+    const ServerPool& pool = upstream.pool();
+    const int ttl = pool.config().backfill_ttl_s;
+    if (ttl <= 0 || unit->info.copies != CopyRule::Read) {
+        return;
+    }
+    std::string& text = upstream.worker().routing().reply_text;  // reused: no allocation once grown
+    text.clear();
+    for (const Segment& s : hit->reply.segments()) {
+        text.append(s.data, s.len);
+    }
+    for (std::uint32_t i = 0; i < index; ++i) {
+        const Request* missed = unit->fragments[i];
+        if (failed(missed) || !missed->reply_info.is_miss) {
+            continue;
+        }
+        Request* repair = upstream.worker().requests().get();
+        repair->origin = Request::Origin::Repair;
+        MessageBytesWriter writer(repair->bytes, upstream.worker().scratch(), unit);
+        std::uint32_t server = server_of(pool, unit, missed->copy);
+        if (server == kNoServer ||
+            !pool.protocol().write_backfill(unit->keys[0], text, index, static_cast<std::uint32_t>(ttl), writer)) {
+            upstream.worker().requests().release_if_unowned(repair);
+            return;
+        }
+        ++upstream.stats().copies.copy_backfills;
+        upstream.send(server, repair);
+    }
+}
+
 // The unit is done: to its client, or to its whole request.
 void hand_on(Upstream& upstream, Request* unit) {
     unit->done = true;
@@ -192,6 +225,9 @@ void read_done(Upstream& upstream, Request* unit, Request* attempt) {
     if (!error && !miss_fails_over) {
         if (attempt != unit->fragments.front()) {
             ++upstream.stats().copies.copy_failovers;
+            if (!attempt->reply_info.is_miss) {
+                backfill(upstream, unit, attempt, static_cast<std::uint32_t>(unit->fragments.size() - 1));
+            }
         }
         finish(upstream, unit, attempt);
         return;
@@ -279,6 +315,7 @@ void send(Upstream& upstream, ClientConnection& client, Request* request) {
         MessageBytesWriter writer(unit->bytes, worker.scratch(), request);
         upstream.pool().protocol().write_fragment(view, std::span<const std::uint32_t>(&i, 1), writer);
         unit->keys.push_back(request->keys[i]);
+        unit->key_bufs.push_back(request->key_bufs[i]);
         request->fragments.push_back(unit);
         request->fragment_of_key[i] = i;
     }

@@ -33,6 +33,7 @@ struct RoutingScratch {
     std::vector<std::uint32_t> fragment_server;     // fragment -> server index
     std::vector<std::uint32_t> key_indices;         // the keys of one fragment
     std::vector<abi::FragmentReply> replies;        // fragment replies, for a merge
+    std::string reply_text;                         // a hit's reply made contiguous, for a backfill
 };
 
 class Worker {

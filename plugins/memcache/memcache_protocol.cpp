@@ -2,6 +2,7 @@
 // the replies the proxy gives by itself.
 #include <unistd.h>
 
+#include <cstdio>
 #include <ctime>
 #include <string>
 
@@ -124,6 +125,46 @@ public:
         out.literal("delete ");
         out.copy(key.view());
         out.literal("\r\n");
+    }
+    // "VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\nEND\r\n" becomes
+    // "add <key> <flags> <ttl> <bytes>\r\n<data>\r\n", the data by reference.
+    bool write_backfill(abi::KeyRef key, std::string_view reply, std::uint32_t fragment, std::uint32_t ttl_s,
+                        abi::MessageWriter& out) const override {
+        std::size_t eol = reply.find("\r\n");
+        if (!reply.starts_with("VALUE ") || eol == std::string_view::npos) {
+            return false;
+        }
+        std::string_view line = reply.substr(6, eol - 6);
+        std::string_view tokens[4];
+        std::size_t n = 0;
+        while (!line.empty() && n < 4) {
+            std::size_t space = line.find(' ');
+            tokens[n++] = line.substr(0, space);
+            line = space == std::string_view::npos ? std::string_view() : line.substr(space + 1);
+        }
+        if (n < 3 || tokens[0] != key.view()) {
+            return false;
+        }
+        std::uint64_t bytes = 0;
+        for (char c : tokens[2]) {
+            if (c < '0' || c > '9') return false;
+            bytes = bytes * 10 + static_cast<std::uint64_t>(c - '0');
+        }
+        const std::uint64_t data = eol + 2;
+        if (data + bytes + 2 > reply.size()) {
+            return false;
+        }
+        out.literal("add ");
+        out.copy(key.view());
+        out.literal(" ");
+        out.copy(tokens[1]);
+        char ttl[16];
+        int len = std::snprintf(ttl, sizeof ttl, " %u ", ttl_s);
+        out.copy({ttl, static_cast<std::size_t>(len)});
+        out.copy(tokens[2]);
+        out.literal("\r\n");
+        out.response(fragment, data, data + bytes + 2);  // the data and its CRLF
+        return true;
     }
 
     // nutcracker's wording: "SERVER_ERROR <strerror text>".

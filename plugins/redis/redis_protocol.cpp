@@ -219,6 +219,33 @@ public:
         out.literal("*2\r\n$3\r\nDEL\r\n");
         resp::bulk(out, key.view());
     }
+    // A GET's "$<n>\r\n<data>\r\n" (or a one-key MGET's "*1\r\n" before
+    // it) becomes SET <key> <data> EX <ttl> NX, the data by reference.
+    bool write_backfill(abi::KeyRef key, std::string_view reply, std::uint32_t fragment, std::uint32_t ttl_s,
+                        abi::MessageWriter& out) const override {
+        std::size_t at = reply.starts_with("*1\r\n") ? 4 : 0;
+        std::size_t eol = reply.find("\r\n", at);
+        if (eol == std::string_view::npos || reply.size() <= at || reply[at] != '$') {
+            return false;
+        }
+        std::uint64_t len = 0;
+        for (std::size_t i = at + 1; i < eol; ++i) {
+            if (reply[i] < '0' || reply[i] > '9') return false;  // $-1: no value
+            len = len * 10 + static_cast<std::uint64_t>(reply[i] - '0');
+        }
+        if (eol == at + 1 || eol + 2 + len + 2 > reply.size()) {
+            return false;
+        }
+        out.literal("*6\r\n$3\r\nSET\r\n");
+        resp::bulk(out, key.view());
+        out.response(fragment, at, eol + 2 + len + 2);  // "$<n>\r\n<data>\r\n"
+        out.literal("$2\r\nEX\r\n");
+        char ttl[16];
+        int n = std::snprintf(ttl, sizeof ttl, "%u", ttl_s);
+        resp::bulk(out, {ttl, static_cast<std::size_t>(n)});
+        out.literal("$2\r\nNX\r\n");
+        return true;
+    }
 };
 
 const RedisProtocol kProtocol;

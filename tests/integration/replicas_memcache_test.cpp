@@ -102,13 +102,34 @@ HARNESS_CACHEMUX_TEST("replicas: each copy places every key as nutcracker does o
     for (std::size_t i = 0; i < some.size(); ++i) CHECK(items[i].key == some[i]);
 }
 
-HARNESS_CACHEMUX_TEST("replicas: a get that misses on the primary is answered by the next copy; read_failover: error does not") {
+// memcached 1.6's meta get, straight to a server: "VA 5 t299 f5" and the value.
+std::string meta_get(int port, const std::string& key) {
+    Connection c(port);
+    c.send_all("mg " + key + " t f v\r\n");
+    // "EN\r\n" for a miss, else a header line and the value, each ending in CRLF.
+    return c.read_until([](std::string_view b) -> std::size_t {
+        if (b.starts_with("EN\r\n")) return 4;
+        std::size_t header = b.find("\r\n");
+        std::size_t data = header == std::string_view::npos ? header : b.find("\r\n", header + 2);
+        return data == std::string_view::npos ? 0 : data + 2;
+    });
+}
+
+HARNESS_CACHEMUX_TEST("replicas: a get that misses on the primary is answered by the next copy and backfilled; read_failover: error does not") {
     BackendServers b(Protocol::Memcache, 2);
-    for (const char* failover : {"miss", "error"}) {
-        CAPTURE(failover);
+    struct Variant {
+        const char* failover;
+        const char* backfill_ttl;  // nullptr: the default (300)
+    };
+    for (Variant v : {Variant{"miss", nullptr}, Variant{"miss", "0"}, Variant{"error", nullptr}}) {
+        CAPTURE(v.failover);
+        CAPTURE(v.backfill_ttl);
+        const bool fails_over = std::string(v.failover) == "miss";
+        const bool backfills = fails_over && v.backfill_ttl == nullptr;
         b.flush();
         PoolSpec pool = two_copies(b, 1);
-        pool.set("read_failover", failover);
+        pool.set("read_failover", v.failover);
+        if (v.backfill_ttl != nullptr) pool.set("backfill_ttl", v.backfill_ttl);
         Proxy cm = start_proxy(ProxyKind::Cachemux, pool);
         Connection c(cm.port());
         REQUIRE(c.mc(mc::set("k", "value", 5)) == "STORED\r\n");
@@ -117,20 +138,34 @@ HARNESS_CACHEMUX_TEST("replicas: a get that misses on the primary is answered by
         // As if the primary had evicted it.
         Connection a(b.port(0));
         REQUIRE(a.mc("delete k\r\n") == "DELETED\r\n");
-        std::string expect = std::string(failover) == "miss" ? mc::value("k", "value", 5) + "END\r\n" : "END\r\n";
+        std::string expect = fails_over ? mc::value("k", "value", 5) + "END\r\n" : "END\r\n";
         CHECK(c.mc(mc::get({"k"})) == expect);
+        // The hit went back to the primary with its flags and a capped TTL.
+        std::string back = settle([&] { return meta_get(b.port(0), "k"); },
+                                  backfills ? std::string("?") : std::string("EN\r\n"), backfills ? 1000ms : 300ms);
+        if (backfills) {
+            CHECK(back.starts_with("VA 5 t"));
+            CHECK(back.find(" f5\r\nvalue\r\n") != std::string::npos);
+            long ttl = std::stol(back.substr(6));
+            CHECK((ttl > 250 && ttl <= 300));
+        } else {
+            CHECK(back == "EN\r\n");
+        }
         // A multi-get fails over key by key and keeps the request's order.
+        a.mc("delete k\r\n");
         REQUIRE(c.mc(mc::set("j", "other")) == "STORED\r\n");
-        std::string both = std::string(failover) == "miss" ? mc::value("k", "value", 5) : "";
+        std::string both = fails_over ? mc::value("k", "value", 5) : "";
         CHECK(c.mc(mc::get({"j", "k", "nope", "j"})) ==
               mc::value("j", "other") + both + mc::value("j", "other") + "END\r\n");
-        // /metrics: which copy each server is in; reads the second copy answered.
+        // /metrics: which copy each server is in; reads the second copy
+        // answered; hits written back.
         std::string m = metrics(cm);
         CHECK(metric_value(m, "cachemux_server_copy{pool=\"alpha\",server=\"a1\"}") == 0);
         CHECK(metric_value(m, "cachemux_server_copy{pool=\"alpha\",server=\"b2\"}") == 1);
-        double failovers = std::string(failover) == "miss" ? 2 : 0;
+        double failovers = fails_over ? 2 : 0;
         CHECK(settle([&] { return metric_value(metrics(cm), "cachemux_pool_copy_failovers_total{pool=\"alpha\"}"); },
                      failovers) == failovers);
+        CHECK(metric_value(metrics(cm), "cachemux_pool_copy_backfills_total{pool=\"alpha\"}") == (backfills ? 2 : 0));
         // JSON stays nutcracker's: the servers of both copies, no new keys.
         std::string json = stats_json(cm);
         CHECK(json.find("\"b2\"") != std::string::npos);

@@ -278,6 +278,15 @@ public:
     // disagreed or may have missed a write (memcache: delete; redis: DEL):
     // one request, answered (never noreply), whose reply the core drops.
     virtual void write_invalidate(KeyRef key, MessageWriter& out) const = 0;
+    // A Read hit found on a later copy is written back to each earlier
+    // copy that answered a clean miss: write the request that stores it
+    // there only if the key is absent (memcache add, redis SET NX, so a
+    // newer write wins), expiring in `ttl_s` seconds. `reply` is the hit's
+    // whole reply to one key, contiguous; the value may be referenced as
+    // response(`fragment`, begin, end) at the same offsets. Returns false,
+    // writing nothing, when the reply holds no single value.
+    virtual bool write_backfill(KeyRef key, std::string_view reply, std::uint32_t fragment, std::uint32_t ttl_s,
+                                MessageWriter& out) const = 0;
 };
 
 }  // namespace cachemux::abi

@@ -1,4 +1,4 @@
-// `replicas:` and its policies (`write`, `read`, `read_failover`): cachemux's
+// `replicas:` and its policies (`write`, `read`, `read_failover`, `backfill_ttl`): cachemux's
 // own keys, read beside nutcracker's without changing how nutcracker's are
 // read (config_test.cpp holds those against nutcracker 0.5.0's verdicts).
 #include <doctest/doctest.h>
@@ -147,6 +147,9 @@ TEST_CASE("replicas: the policies' defaults, and a plain pool has one copy") {
     CHECK(with_policy("  read: spread\n").copy_read == PoolConfig::CopyRead::Spread);
     CHECK(with_policy("  read_failover: miss\n").read_failover_on_miss);
     CHECK_FALSE(with_policy("  read_failover: error\n").read_failover_on_miss);
+    CHECK(p.backfill_ttl_s == 300);
+    CHECK(with_policy("  backfill_ttl: 0\n").backfill_ttl_s == 0);
+    CHECK(with_policy("  backfill_ttl: 86400\n").backfill_ttl_s == 86400);
     // Up to 7 replicas, 8 copies.
     std::string seven;
     for (int i = 0; i < 7; ++i) seven += "   - servers:\n      - 127.0.0.1:" + std::to_string(11300 + i) + ":1\n";
@@ -177,6 +180,11 @@ TEST_CASE("replicas: the policies' errors") {
          "list of further copies, or remove the key"},
         {"read_failover without replicas", kHead + "  backlog: 5\n  read_failover: miss\n",
          "conf/x.yml:7: pool 'alpha': key 'read_failover': applies only to a pool with replicas: add a "
+         "'replicas:' list of further copies, or remove the key"},
+        {"backfill_ttl value", replicated(kOneCopy, "  backfill_ttl: soon\n"),
+         at + "'backfill_ttl': invalid number \"soon\" (expected a non-negative decimal integer below 2147483648)"},
+        {"backfill_ttl without replicas", kHead + "  backfill_ttl: 60\n",
+         "conf/x.yml:6: pool 'alpha': key 'backfill_ttl': applies only to a pool with replicas: add a "
          "'replicas:' list of further copies, or remove the key"},
         {"write empty", replicated(kOneCopy, "  write:\n"), at + "'write': empty value"},
         {"write twice", replicated(kOneCopy, "  write: all\n  read: spread\n  write: one\n"),
@@ -356,7 +364,7 @@ TEST_CASE("replicas: nutcracker's structure rules still hold for every other key
           "conf/x.yml:6: pool 'alpha': key 'copies': unknown key (known keys: listen, hash, hash_tag, "
           "distribution, timeout, backlog, client_connections, redis, tcpkeepalive, redis_auth, redis_db, "
           "preconnect, auto_eject_hosts, server_connections, server_retry_timeout, server_failure_limit, "
-          "flush_on_rejoin, protocol, servers, replicas, write, read, read_failover)");
+          "flush_on_rejoin, protocol, servers, replicas, write, read, read_failover, backfill_ttl)");
 }
 
 TEST_CASE("replicas: flush_on_rejoin defaults to true in a memcache pool with auto_eject_hosts") {

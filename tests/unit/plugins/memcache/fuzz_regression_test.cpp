@@ -87,6 +87,10 @@ TEST_CASE("fuzz checks catch what they are meant to catch") {
         void write_invalidate(abi::KeyRef key, abi::MessageWriter& out) const override {
             real.write_invalidate(key, out);
         }
+        bool write_backfill(abi::KeyRef key, std::string_view reply, std::uint32_t fragment, std::uint32_t ttl_s,
+                            abi::MessageWriter& out) const override {
+            return real.write_backfill(key, reply, fragment, ttl_s, out);
+        }
     };
     const abi::Protocol& real = memcache_protocol();
     const std::string cut = std::string("\0", 1) + "get a\r\nget b";  // one chunk, ends inside a token
