@@ -15,9 +15,11 @@ void Request::reserve_typical() {
     key_bufs.reserve(kKeys);
     records.reserve(kKeys);
     fragment_of_key.reserve(kKeys);
-    fragments.reserve(4);
+    // A pool with copies splits a request into a unit per key (and merges
+    // a segment or two per key), so room for kKeys of each.
+    fragments.reserve(kKeys);
     bytes.reserve(4);
-    reply.reserve(8);
+    reply.reserve(kKeys + 4);
 }
 
 void Request::reset() {
