@@ -28,6 +28,9 @@ void send(Upstream& upstream, ClientConnection& client, Request* request);
 // `attempt`, one of a unit's attempts, has its reply (or an error in its
 // place): the unit asks the next copy, or takes its reply and is done.
 void attempt_done(Upstream& upstream, Request* attempt);
+// Every fragment of a multi-key read batched per server has answered: the
+// keys that missed or failed ask their next copies, or the reply is merged.
+void batch_done(Upstream& upstream, Request* request);
 
 }  // namespace copy_route
 

@@ -15,6 +15,8 @@ void Request::reserve_typical() {
     key_bufs.reserve(kKeys);
     records.reserve(kKeys);
     fragment_of_key.reserve(kKeys);
+    key_source.reserve(kKeys);
+    key_record.reserve(kKeys);
     // A pool with copies splits a request into a unit per key (and merges
     // a segment or two per key), so room for kKeys of each.
     fragments.reserve(kKeys);
@@ -40,6 +42,9 @@ void Request::reset() {
     fragment_of_key.clear();
     fragments_pending = 0;
     copy_unit = false;
+    copy_batch = false;
+    key_source.clear();
+    key_record.clear();
     awaiting_copies = false;
     copy = 0;
     copies_asked = 0;

@@ -51,6 +51,12 @@ struct Request {
     std::uint8_t copy = 0;         // an attempt: the copy it went to
     std::uint8_t copies_asked = 0; // a read unit: how many copies, in read order, it tried
     std::uint32_t key_hash = 0;    // a unit: its key's placement hash
+    // A multi-key read batched per server (copy_route.cpp, "rounds"): per
+    // key, the first round's fragment and its record there (kNoRecord for
+    // none); fragment_of_key then says who answers each key in the end.
+    bool copy_batch = false;
+    std::vector<std::uint32_t> key_source;
+    std::vector<std::uint32_t> key_record;
 
     // --- ownership: released when neither a client nor a server queue holds it
     bool in_client_queue = false;

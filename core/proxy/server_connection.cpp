@@ -22,8 +22,8 @@ namespace {
 class RecordCollector final : public abi::ResponseSink {
 public:
     explicit RecordCollector(Request& request) : request_(request) {}
-    void record(std::uint64_t begin, std::uint64_t end, abi::KeyRef key) override {
-        request_.records.push_back({begin, end, key});
+    void record(std::uint64_t begin, std::uint64_t end, abi::KeyRef key, bool miss) override {
+        request_.records.push_back({begin, end, key, miss});
     }
     std::uint64_t offset() const override { return request_.reply.size(); }
 

@@ -291,6 +291,10 @@ void Upstream::request_done(Request* request) {
     if (--parent->fragments_pending > 0) {
         return;
     }
+    if (parent->copy_batch) {
+        copy_route::batch_done(*this, parent);  // a pool with copies: another round, or its own merge
+        return;
+    }
     // Every fragment answered: merge them into the whole request's reply.
     std::vector<abi::FragmentReply>& replies = worker_.routing().replies;
     replies.clear();
@@ -301,16 +305,22 @@ void Upstream::request_done(Request* request) {
     abi::MergeInput input{view, parent->fragment_of_key, replies};
     MessageBytesWriter writer(parent->reply, worker_.scratch(), parent);
     pool().protocol().merge_replies(input, writer);
-    parent->done = true;
-    if (parent->client == nullptr) {
-        requests.release_if_unowned(parent);
-    } else {
+    if (parent->client != nullptr) {
         for (Request* f : parent->fragments) {
             if (f->reply_info.forward_failed) {
                 ++stats().pool.forward_error;  // once for the whole request
                 break;
             }
         }
+    }
+    merged(parent);
+}
+
+void Upstream::merged(Request* parent) {
+    parent->done = true;
+    if (parent->client == nullptr) {
+        worker_.requests().release_if_unowned(parent);
+    } else {
         parent->client->reply_ready();
     }
 }

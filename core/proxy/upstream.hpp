@@ -66,6 +66,8 @@ public:
     // place): on to what waits for it (the client, the whole request of a
     // fragment, the unit of an attempt at a copy).
     void request_done(Request* request);
+    // `parent`'s fragments are merged into its reply: on to its client.
+    void merged(Request* parent);
 
     // The pool as this worker routes now: its ring without the servers ejected.
     const ServerPool& pool() const { return *pool_; }

@@ -32,6 +32,7 @@ struct RoutingScratch {
     std::vector<std::uint32_t> fragment_of_server;  // server index -> fragment, or UINT32_MAX
     std::vector<std::uint32_t> fragment_server;     // fragment -> server index
     std::vector<std::uint32_t> key_indices;         // the keys of one fragment
+    std::vector<std::uint32_t> key_server;          // per key: its server (pools with copies)
     std::vector<abi::FragmentReply> replies;        // fragment replies, for a merge
     std::string reply_text;                         // a hit's reply made contiguous, for a backfill
 };

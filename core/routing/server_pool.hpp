@@ -61,6 +61,12 @@ public:
         const Copy& c = copies_[copy];
         return c.first + (c.count == 1 ? 0 : c.continuum->server_for(hash));
     }
+    // The copy server `server` belongs to.
+    std::size_t copy_of(std::uint32_t server) const noexcept {
+        std::size_t c = 0;
+        while (server >= copy_end(c)) ++c;
+        return c;
+    }
     // One past copy `copy`'s last server in servers().
     std::size_t copy_end(std::size_t copy) const noexcept { return copies_[copy].first + copies_[copy].count; }
     // Not ejected (always true for a plain pool's servers on its ring).

@@ -241,6 +241,7 @@ struct RecordCopy {
     std::uint64_t begin;
     std::uint64_t end;
     std::string key;
+    bool miss = false;  // compared across chunkings with the rest
     bool operator==(const RecordCopy&) const = default;
 };
 
@@ -331,13 +332,13 @@ public:
         }
     }
 
-    void record(std::uint64_t begin, std::uint64_t end, abi::KeyRef key) override {
+    void record(std::uint64_t begin, std::uint64_t end, abi::KeyRef key, bool miss) override {
         CACHEMUX_FUZZ_CHECK(begin <= end, "record with begin > end");
         CACHEMUX_FUZZ_CHECK(message_->records.empty() || message_->records.back().end <= begin,
                             "records out of order or overlapping");
         // The key is copied in end_call(), once it is known to be readable.
-        message_->raw_records.push_back({begin, end, key});
-        message_->records.push_back({begin, end, {}});
+        message_->raw_records.push_back({begin, end, key, miss});
+        message_->records.push_back({begin, end, {}, miss});
     }
     std::uint64_t offset() const override { return message_->bytes.size(); }
 

@@ -133,7 +133,7 @@ abi::ParseResult parse_response(abi::ParserState& raw, const char* data, std::si
             if (data[pos++] != '\n') {
                 status = abi::ParseStatus::Error;
             }
-            sink.record(s.record_begin, base + pos, {s.key, s.key_len});
+            sink.record(s.record_begin, base + pos, {s.key, s.key_len}, false);
             s.phase = kLine;
             continue;
         default:

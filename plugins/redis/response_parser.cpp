@@ -60,7 +60,7 @@ abi::ParseResult parse_response(abi::ParserState& raw, const char* data, std::si
             nil = false;  // the element was an array, of nils or not
         }
         s.any_value |= !nil;
-        sink.record(s.element_begin, base + pos, {nullptr, 0});
+        sink.record(s.element_begin, base + pos, {nullptr, 0}, nil);
         if (--s.top_pending == 0) {
             info.is_miss = !s.any_value;
             return true;

@@ -109,10 +109,15 @@ struct KeyRef {
 
 // A value record inside a response: bytes [begin, end) counted from the start
 // of the response, and the key it is for. Used to merge multi-key replies.
+// A protocol records either by key (memcache: a record names its key, in
+// the order the keys were asked, and a key that missed has none) or by
+// position (redis MGET: one record per key asked, in order, key.data null,
+// `miss` set for a nil). A pool with copies reads misses off either form.
 struct Record {
     std::uint64_t begin;
     std::uint64_t end;
     KeyRef key;
+    bool miss = false;
 };
 
 // What the parser tells the core about one response.
@@ -142,7 +147,7 @@ protected:
 class ResponseSink {
 public:
     // [begin, end) are offsets from the start of the response being parsed.
-    virtual void record(std::uint64_t begin, std::uint64_t end, KeyRef key) = 0;
+    virtual void record(std::uint64_t begin, std::uint64_t end, KeyRef key, bool miss) = 0;
     // Offset from the start of the response of the first byte of this chunk.
     virtual std::uint64_t offset() const = 0;
 protected:

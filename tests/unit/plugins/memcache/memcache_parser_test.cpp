@@ -167,8 +167,8 @@ namespace {
 struct Records final : abi::ResponseSink {
     std::vector<abi::Record> records;
     std::uint64_t base = 0;
-    void record(std::uint64_t begin, std::uint64_t end, abi::KeyRef key) override {
-        records.push_back({begin, end, key});
+    void record(std::uint64_t begin, std::uint64_t end, abi::KeyRef key, bool miss) override {
+        records.push_back({begin, end, key, miss});
     }
     std::uint64_t offset() const override { return base; }
 };
