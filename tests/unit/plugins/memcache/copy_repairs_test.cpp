@@ -3,35 +3,12 @@
 // value referenced from the hit's reply rather than copied.
 #include <doctest/doctest.h>
 
-#include <string>
-#include <string_view>
-
-#include "../../../../fuzz/harness/stream.hpp"
 #include "../bundled_protocol.hpp"
+#include "../copy_repairs.hpp"
 
 using namespace cachemux;
-
-namespace {
-
-abi::KeyRef key_of(std::string_view k) { return {k.data(), static_cast<std::uint32_t>(k.size())}; }
-
-// write_backfill of `reply` (fragment 1 of a unit: the second attempt) and
-// what it wrote; "" when it declined.
-std::string backfill(const abi::Protocol& p, std::string_view key, std::string_view reply, std::uint32_t ttl) {
-    std::string_view replies[] = {"", reply};
-    fuzz::StringWriter out{std::span<const std::string_view>(replies)};
-    bool wrote = p.write_backfill(key_of(key), reply, 1, ttl, out);
-    CHECK(wrote == !out.out.empty());
-    return out.out;
-}
-
-std::string invalidate(const abi::Protocol& p, std::string_view key) {
-    fuzz::StringWriter out;
-    p.write_invalidate(key_of(key), out);
-    return out.out;
-}
-
-}  // namespace
+using test::backfill;
+using test::invalidate;
 
 TEST_CASE("memcache: a copy is repaired with delete, and backfilled with add, the flags kept") {
     const abi::Protocol& mc = test::bundled_protocol("memcache");
