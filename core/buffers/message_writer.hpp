@@ -79,6 +79,7 @@ public:
     void response(std::uint32_t fragment, std::uint64_t begin, std::uint64_t end) override {
         out_.append_range(source_->fragments[fragment]->reply, begin, end);
     }
+    void request(std::uint64_t begin, std::uint64_t end) override { out_.append_range(source_->bytes, begin, end); }
 
 private:
     // Copying this much costs less than a segment of its own (and its iovec).

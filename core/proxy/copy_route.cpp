@@ -97,6 +97,17 @@ bool ask_next(Upstream& upstream, Request* unit) {
     return false;
 }
 
+// Takes what a plugin writes and drops it: to learn what it would do.
+class NullWriter final : public abi::MessageWriter {
+public:
+    void literal(std::string_view) override {}
+    void copy(std::string_view) override {}
+    void key(std::uint32_t) override {}
+    void key_payload(std::uint32_t) override {}
+    void response(std::uint32_t, std::uint64_t, std::uint64_t) override {}
+    void request(std::uint64_t, std::uint64_t) override {}
+};
+
 // Deletes the unit's keys on `server`, a copy that disagreed or may have
 // missed the write. Nobody waits for the reply.
 void invalidate(Upstream& upstream, const Request* unit, std::uint32_t server) {
@@ -280,14 +291,36 @@ void write_all_done(Upstream& upstream, Request* unit) {
     finish(upstream, unit, chosen);
 }
 
-// The primary ran a WritePrimary: the other live copies lose the key, as
-// they cannot be trusted to repeat what it did.
+// The primary ran a WritePrimary: the protocol says what the other live
+// copies get. A stored cas is sent on as a set of its item; anything the
+// copies cannot be trusted to repeat (SPOP, or a primary that failed)
+// costs them the key.
 void write_primary_done(Upstream& upstream, Request* unit, const Request* attempt) {
     const ServerPool& pool = upstream.pool();
+    abi::Followup followup = abi::Followup::Invalidate;
+    if (!failed(attempt)) {
+        std::string& text = upstream.worker().routing().reply_text;
+        text.clear();
+        for (const Segment& s : attempt->reply.segments()) {
+            text.append(s.data, s.len);
+        }
+        NullWriter probe;
+        followup = pool.protocol().write_followup(unit->view(), text, probe);
+    }
     for (std::size_t copy = 0; copy < pool.copies(); ++copy) {
         std::uint32_t server = server_of(pool, unit, copy);
-        if (copy != attempt->copy && pool.live(server)) {
+        if (copy == attempt->copy || !pool.live(server)) {
+            continue;
+        }
+        if (followup == abi::Followup::Invalidate) {
             invalidate(upstream, unit, server);
+        } else if (followup == abi::Followup::Written) {
+            Request* repair = upstream.worker().requests().get();
+            repair->origin = Request::Origin::Repair;
+            MessageBytesWriter writer(repair->bytes, upstream.worker().scratch(), unit);
+            pool.protocol().write_followup(unit->view(), upstream.worker().routing().reply_text, writer);
+            ++upstream.stats().copies.copy_propagations;
+            upstream.send(server, repair);
         }
     }
     finish(upstream, unit, attempt);
@@ -457,6 +490,7 @@ public:
     void response(std::uint32_t fragment, std::uint64_t begin, std::uint64_t end) override {
         out_.response(real_[fragment], begin, end);
     }
+    void request(std::uint64_t begin, std::uint64_t end) override { out_.request(begin, end); }
 
 private:
     abi::MessageWriter& out_;

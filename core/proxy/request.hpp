@@ -70,7 +70,7 @@ struct Request {
     // nothing however the pool's objects are reused.
     void reserve_typical();
     void reset();
-    abi::RequestView view() const { return {info, keys, key_payloads}; }
+    abi::RequestView view() const { return {info, keys, key_payloads, bytes.size()}; }
 };
 
 class RequestPool {

@@ -44,7 +44,8 @@ enum class MetricKind : std::uint8_t { Counter, Gauge, Timestamp };
 #define CACHEMUX_COPY_METRICS(X)                                                          \
     X(copy_failovers, Counter, "reads answered by a copy after the first asked (a miss or an error before)") \
     X(copy_invalidations, Counter, "keys deleted on a copy whose reply disagreed or that may have missed a write") \
-    X(copy_backfills, Counter, "hits written back (only if absent) to the copies that missed them")
+    X(copy_backfills, Counter, "hits written back (only if absent) to the copies that missed them") \
+    X(copy_propagations, Counter, "writes the primary alone ran, sent on to the other copies (a stored cas as a set)")
 
 // A number one thread writes (its worker) and another reads (the stats
 // port's thread). Relaxed atomic, updated by a load and a store rather than

@@ -550,6 +550,10 @@ public:
                             "MessageWriter::response: range beyond the fragment's reply");
         out += replies_[fragment].substr(begin, end - begin);
     }
+    void request(std::uint64_t begin, std::uint64_t end) override {
+        CACHEMUX_FUZZ_CHECK(begin <= end && end <= request_bytes_.size(), "MessageWriter::request: beyond the request");
+        out += request_bytes_.substr(begin, end - begin);
+    }
 
     std::string out;
 

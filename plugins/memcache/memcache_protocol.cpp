@@ -166,6 +166,29 @@ public:
         out.response(fragment, data, data + bytes + 2);  // the data and its CRLF
         return true;
     }
+    // A stored cas reaches the other copies as a set of the same item
+    // ("cas k F E B U[ noreply]\r\n<data>\r\n" -> "set k F E B\r\n<data>\r\n",
+    // by reference; marks: the blank before U, and the data's start). A
+    // refused one changed nothing anywhere.
+    abi::Followup write_followup(const abi::RequestView& request, std::string_view primary_reply,
+                                 abi::MessageWriter& out) const override {
+        const std::uint32_t cas_at = request.info.marks[0];
+        const std::uint32_t data_at = request.info.marks[1];
+        if (request.info.command != kCas || cas_at <= 3 || data_at <= cas_at || data_at > request.size) {
+            return abi::Followup::Invalidate;
+        }
+        if (primary_reply == "EXISTS\r\n" || primary_reply == "NOT_FOUND\r\n") {
+            return abi::Followup::Nothing;
+        }
+        if (primary_reply != "STORED\r\n") {
+            return abi::Followup::Invalidate;
+        }
+        out.literal("set");
+        out.request(3, cas_at);
+        out.literal("\r\n");
+        out.request(data_at, request.size);
+        return abi::Followup::Written;
+    }
 
     // nutcracker's wording: "SERVER_ERROR <strerror text>".
     void render_error(const abi::RequestInfo&, abi::ForwardError error, std::string_view detail,

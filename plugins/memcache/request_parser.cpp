@@ -32,6 +32,7 @@ struct State {
     std::uint16_t command;
     std::uint32_t args;  // tokens after the command
     std::uint32_t noreply_at;  // offset in the request of the blank before the last "noreply"
+    std::uint32_t cas_at;      // cas: offset of the blank before its cas unique (0: beyond 32 bits)
     std::int64_t value_length;
     std::uint64_t remaining;  // data bytes still to consume
 };
@@ -130,6 +131,7 @@ void on_token(State& s, std::string_view t, std::uint64_t at, abi::RequestSink& 
             s.value_length = n;
         } else if (i == 5 && s.command == kCas) {
             s.bad_number |= !parse_unsigned(t, ~0ULL, &u);
+            s.cas_at = at - 1 > UINT32_MAX ? 0 : static_cast<std::uint32_t>(at - 1);
         }
         break;
     case kIncr:
@@ -288,10 +290,16 @@ abi::CopyRule copy_rule(std::uint16_t command) {
 }
 
 // classify_line's decision, plus what a pool with copies needs to know.
-bool on_line_end(State& s, abi::RequestInfo& info) {
+// `next`: the offset of the byte after the line's '\n'.
+bool on_line_end(State& s, abi::RequestInfo& info, std::uint64_t next) {
     bool data_follows = classify_line(s, info);
     if (info.route == abi::Route::Forward) {
         info.copies = copy_rule(s.command);
+    }
+    if (s.command == kCas && s.cas_at != 0 && next <= UINT32_MAX) {
+        // write_followup's: the cas unique and the data block.
+        info.marks[0] = s.cas_at;
+        info.marks[1] = static_cast<std::uint32_t>(next);
     }
     // info.noreply implies the last token was "noreply": the bytes to drop
     // for the same command answered are that token and the blank before it.
@@ -344,7 +352,7 @@ abi::ParseResult parse_request(abi::ParserState& raw, const char* data, std::siz
         }
         if (ch == '\n') {
             ++pos;
-            if (on_line_end(s, info)) {
+            if (on_line_end(s, info, sink.offset() + pos)) {
                 s.phase = s.remaining > 0 ? kData : kDataEnd;
                 s.data_end_seen = 0;
             } else {

@@ -246,6 +246,11 @@ public:
         out.literal("$2\r\nNX\r\n");
         return true;
     }
+    // SPOP, GETDEL, EVAL...: what the primary did cannot be repeated, so the
+    // other copies lose the key.
+    abi::Followup write_followup(const abi::RequestView&, std::string_view, abi::MessageWriter&) const override {
+        return abi::Followup::Invalidate;
+    }
 };
 
 const RedisProtocol kProtocol;

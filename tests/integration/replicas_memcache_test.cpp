@@ -267,3 +267,31 @@ HARNESS_CACHEMUX_TEST("replicas: noreply writes reach every copy and stay silent
     // Every copy answered the proxy (no stray reply reached the client).
     CHECK(memcached_stat(b.port(1), "cmd_set") == 3);
 }
+
+HARNESS_CACHEMUX_TEST("replicas: gets and cas use the primary; a stored cas reaches the other copy, a refused one changes nothing") {
+    BackendServers b(Protocol::Memcache, 2);
+    Proxy cm = start_proxy(ProxyKind::Cachemux, two_copies(b, 1));
+    Connection c(cm.port());
+    REQUIRE(c.mc(mc::set("k", "one", 3)) == "STORED\r\n");
+    auto items = mc::parse_values(c.mc(mc::get({"k"}, "gets")));
+    REQUIRE(items.size() == 1);
+    Connection a(b.port(0));
+    auto direct = mc::parse_values(a.mc(mc::get({"k"}, "gets")));
+    REQUIRE(direct.size() == 1);
+    CHECK(items[0].cas == direct[0].cas);  // the primary's token
+    CHECK(c.mc(mc::cas("k", "two", *items[0].cas + 1000, 7)) == "EXISTS\r\n");
+    CHECK(mc::get_direct(b.port(1), "k") == "one");
+    CHECK(c.mc(mc::cas("k", "two", *items[0].cas, 7)) == "STORED\r\n");
+    CHECK(mc::get_direct(b.port(0), "k") == "two");
+    Connection other(b.port(1));
+    CHECK(settle([&] { return other.mc(mc::get({"k"})); }, mc::value("k", "two", 7) + "END\r\n") ==
+          mc::value("k", "two", 7) + "END\r\n");
+    // noreply: the same, silently; the copy still gets the set.
+    items = mc::parse_values(c.mc(mc::get({"k"}, "gets")));
+    REQUIRE(items.size() == 1);
+    c.send_all(mc::cas("k", "three", *items[0].cas, 0, true) + mc::get({"k"}));
+    CHECK(c.read_mc_reply() == mc::value("k", "three") + "END\r\n");
+    CHECK(settle([&] { return other.mc(mc::get({"k"})); }, mc::value("k", "three") + "END\r\n") ==
+          mc::value("k", "three") + "END\r\n");
+    CHECK(metric_value(metrics(cm), "cachemux_pool_copy_propagations_total{pool=\"alpha\"}") == 2);
+}

@@ -57,8 +57,8 @@
 namespace cachemux::abi {
 
 // 3: Protocol::write_flush; 4: ClientSession, read_handshake_reply; 5: CopyRule,
-// the noreply span, ResponseInfo::is_miss, Protocol::write_invalidate and
-// write_backfill (replicas:)
+// the noreply span, ResponseInfo::is_miss, Protocol::write_invalidate,
+// write_backfill, write_followup, MessageWriter::request, RequestInfo::marks (replicas:)
 inline constexpr std::uint32_t kAbiVersion = 5;
 
 // ---------------------------------------------------------------- hash

@@ -98,6 +98,10 @@ struct RequestInfo {
     // answer (a failed copy is noticed), and the client still gets nothing.
     std::uint32_t noreply_at = 0;
     std::uint16_t noreply_len = 0;
+    // Offsets into the request the plugin keeps for its own later calls
+    // (write_followup: memcache cas's cas unique and data block); opaque to
+    // the core.
+    std::uint32_t marks[2] = {0, 0};
 };
 
 // A key inside the core's buffers (always contiguous).
@@ -167,6 +171,8 @@ public:
     virtual void key_payload(std::uint32_t index) = 0;
     // Bytes [begin, end) of the response to fragment `fragment`, by reference.
     virtual void response(std::uint32_t fragment, std::uint64_t begin, std::uint64_t end) = 0;
+    // Bytes [begin, end) of the request itself, by reference.
+    virtual void request(std::uint64_t begin, std::uint64_t end) = 0;
 protected:
     ~MessageWriter() = default;
 };
@@ -191,6 +197,7 @@ struct RequestView {
     const RequestInfo& info;
     std::span<const KeyRef> keys;
     std::span<const KeyPayload> payloads;  // one per key, or empty when none were reported
+    std::uint64_t size = 0;                 // the request's bytes
 };
 
 struct MergeInput {
@@ -234,6 +241,14 @@ struct LocalContext {
     std::span<const ServerFacts> servers;  // the pool's servers, in config order
     std::uint64_t clients;                 // client connections of the pool now
     ClientSession& client;
+};
+
+// What the other copies of a pool with copies get once the primary has
+// answered a WritePrimary request (Protocol::write_followup).
+enum class Followup : std::uint8_t {
+    Invalidate,  // the key is deleted there (write_invalidate)
+    Nothing,     // nothing changed that they hold (memcache: a cas that was refused)
+    Written,     // what write_followup wrote (memcache: a stored cas as a set of its value)
 };
 
 // Why the core could not get a reply from a server.
@@ -292,6 +307,12 @@ public:
     // writing nothing, when the reply holds no single value.
     virtual bool write_backfill(KeyRef key, std::string_view reply, std::uint32_t fragment, std::uint32_t ttl_s,
                                 MessageWriter& out) const = 0;
+    // The primary answered WritePrimary `request` with `primary_reply`
+    // (whole, contiguous): what the other live copies get. Written means the
+    // plugin wrote the request they are each sent (answered, never
+    // noreply); otherwise it writes nothing.
+    virtual Followup write_followup(const RequestView& request, std::string_view primary_reply,
+                                    MessageWriter& out) const = 0;
 };
 
 }  // namespace cachemux::abi

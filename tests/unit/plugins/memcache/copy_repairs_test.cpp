@@ -21,3 +21,16 @@ TEST_CASE("memcache: a copy is repaired with delete, and backfilled with add, th
     CHECK(backfill(mc, "k", "VALUE k 0 9\r\nshort\r\n", 60).empty());  // cut short
     CHECK(backfill(mc, "k", "SERVER_ERROR out of memory\r\n", 60).empty());
 }
+
+TEST_CASE("memcache: a stored cas reaches the other copies as a set of its item; a refused one, nothing") {
+    const abi::Protocol& mc = test::bundled_protocol("memcache");
+    for (const std::string request : {std::string("cas k 5 60 3 77\r\nabc\r\n"), std::string("cas k 5 60 3 77 noreply\r\nabc\r\n")}) {
+        CAPTURE(request);
+        CHECK(test::followup(mc, request, "STORED\r\n") == "set k 5 60 3\r\nabc\r\n");
+        CHECK(test::followup(mc, request, "EXISTS\r\n").empty());
+        CHECK(test::followup(mc, request, "NOT_FOUND\r\n").empty());
+    }
+    CHECK(test::followup_kind(mc, "cas k 5 60 3 77\r\nabc\r\n", "EXISTS\r\n") == abi::Followup::Nothing);
+    CHECK(test::followup_kind(mc, "cas k 5 60 3 77\r\nabc\r\n", "SERVER_ERROR out of memory\r\n") ==
+          abi::Followup::Invalidate);
+}

@@ -91,6 +91,10 @@ TEST_CASE("fuzz checks catch what they are meant to catch") {
                             abi::MessageWriter& out) const override {
             return real.write_backfill(key, reply, fragment, ttl_s, out);
         }
+        abi::Followup write_followup(const abi::RequestView& request, std::string_view primary_reply,
+                                     abi::MessageWriter& out) const override {
+            return real.write_followup(request, primary_reply, out);
+        }
     };
     const abi::Protocol& real = memcache_protocol();
     const std::string cut = std::string("\0", 1) + "get a\r\nget b";  // one chunk, ends inside a token

@@ -23,3 +23,9 @@ TEST_CASE("redis: a copy is repaired with DEL, and backfilled with SET NX and an
     CHECK(backfill(redis, "k", "-ERR wrong\r\n", 300).empty());
     CHECK(backfill(redis, "k", "$9\r\nvalue\r\n", 300).empty());
 }
+
+TEST_CASE("redis: what the primary alone ran (SPOP, GETDEL, EVAL) costs the other copies the key") {
+    const abi::Protocol& redis = test::bundled_protocol("redis");
+    CHECK(test::followup_kind(redis, "*2\r\n$4\r\nSPOP\r\n$1\r\ns\r\n", "$1\r\na\r\n") == abi::Followup::Invalidate);
+    CHECK(test::followup_kind(redis, "*2\r\n$6\r\nGETDEL\r\n$1\r\nk\r\n", "$-1\r\n") == abi::Followup::Invalidate);
+}
